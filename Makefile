@@ -1,0 +1,36 @@
+# Two commands a new user needs: `make run` (web chat on the bundled corpus) and `make test`.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PYTHON ?= python3
+
+.PHONY: setup run test check bench eval clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# CPU wheel from local disk; an unpinned torch would pull a multi-GB CUDA build
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(VENV)/bin/assistant serve
+
+test: setup
+	$(PY) -m pytest
+
+eval: setup
+	$(VENV)/bin/assistant eval
+
+bench: setup
+	$(PY) benchmarks/retrieval.py
+
+check: setup
+	$(VENV)/bin/ruff check assistant ui tests benchmarks
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache

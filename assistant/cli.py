@@ -1,0 +1,279 @@
+"""The `assistant` command: argument parsing and error rendering only."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_ERROR, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 3, 2
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from .config import Settings
+
+    overrides: dict[str, Any] = {}
+    if getattr(args, "chroma_url", None):
+        overrides["chroma_url"] = args.chroma_url
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    return Settings(**overrides)
+
+
+def _assistant(args: argparse.Namespace) -> Any:
+    from . import get_assistant
+
+    return get_assistant(_settings(args))
+
+
+def _progress_printer() -> Any:
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar: dict[str, Any] = {}
+
+        def on_progress(name: str, done: int, total: int) -> None:
+            if "bar" not in bar:
+                bar["bar"] = tqdm(total=total, unit="file", file=sys.stderr)
+            bar["bar"].n = done
+            bar["bar"].set_postfix_str(name[-30:])
+            bar["bar"].refresh()
+            if done >= total:
+                bar["bar"].close()
+
+        return on_progress
+
+    def plain(name: str, done: int, total: int) -> None:
+        if name:
+            print(f"[{done + 1}/{total}] {name}", file=sys.stderr, flush=True)
+
+    return plain
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """assistant ingest PATH..."""
+    assistant = _assistant(args)
+    assistant.ensure_corpus()
+    report = assistant.ingest(
+        args.paths,
+        title=args.title,
+        kind=args.kind,
+        doc_id=args.doc_id,
+        progress=_progress_printer(),
+    )
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        for label, items in (
+            ("added", report.added),
+            ("updated", report.updated),
+            ("unchanged", report.unchanged),
+        ):
+            for doc_id in items:
+                print(f"{label:9} {doc_id}")
+        for skipped in report.skipped:
+            print(f"skipped   {skipped.path}: {skipped.reason}")
+        print(
+            f"{report.status}: {len(report.added)} added, {len(report.updated)} updated, "
+            f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped, "
+            f"{report.chunks_written} chunks written"
+        )
+    return {"ok": EXIT_OK, "partial": EXIT_PARTIAL}.get(report.status, EXIT_ERROR)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """assistant search "q" [--k N] [--json]."""
+    assistant = _assistant(args)
+    passages = assistant.retrieve(args.question, k=args.k, sources=args.source, kinds=args.kind)
+    if args.json:
+        out = [
+            {
+                "rank": i + 1,
+                "score": p.score,
+                "doc_id": p.doc_id,
+                "title": p.title,
+                "section": p.section,
+                "citation": p.citation,
+                "kind": p.kind,
+                "text": p.text,
+            }
+            for i, p in enumerate(passages)
+        ]
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        for i, p in enumerate(passages, 1):
+            print(f"[{i}] {p.score:.3f}  {p.citation}")
+            print(f"    {p.text[:300]}{'…' if len(p.text) > 300 else ''}")
+    return EXIT_OK
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """assistant ask "q"."""
+    assistant = _assistant(args)
+    answer = assistant.ask(args.question, sources=args.source, kinds=args.kind)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "text": answer.text,
+                    "grounded": answer.grounded,
+                    "mode": answer.mode,
+                    "citations": [
+                        {"n": i + 1, "citation": p.citation, "doc_id": p.doc_id, "text": p.text}
+                        for i, p in enumerate(answer.citations)
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    else:
+        print(answer.text)
+    return EXIT_OK
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    """assistant docs [--json]."""
+    records = _assistant(args).documents()
+    rows = [
+        {
+            "doc_id": r.doc_id,
+            "title": r.title,
+            "kind": r.kind,
+            "issuer": r.metadata.get("issuer", ""),
+            "date": str(r.metadata.get("date", "")),
+            "chunks": r.chunks,
+            **{
+                k: v
+                for k, v in r.metadata.items()
+                if k not in {"title", "kind", "issuer", "date", "path"}
+            },
+        }
+        for r in records
+    ]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for row in rows:
+            print(f"{row['kind']:7} {row['date'][:10]:10} {row['chunks']:4}  {row['doc_id']}  {row['title'][:70]}")
+        print(f"{len(rows)} documents, {sum(r['chunks'] for r in rows)} chunks")
+    return EXIT_OK
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    """assistant remove DOC_ID."""
+    from .errors import InvalidInputError
+
+    assistant = _assistant(args)
+    if not assistant.remove(args.doc_id):
+        raise InvalidInputError(f"No document with doc_id '{args.doc_id}'; see `assistant docs`.")
+    print(f"removed {args.doc_id}")
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """assistant eval."""
+    from .evaluation import GOLDEN_DIR, run_eval
+
+    results = run_eval(_assistant(args), Path(args.golden) if args.golden else GOLDEN_DIR)
+    if args.json:
+        print(json.dumps([r.as_dict() for r in results], indent=2))
+        return EXIT_OK
+    print(f"{'set':10} {'n':>4} {'hit@1':>6} {'hit@3':>6} {'MRR':>6} {'grounded':>9} {'p50 ms':>7}")
+    for r in results:
+        if r.name == "offtopic":
+            print(f"{r.name:10} {r.n:4}  refused {r.hit1:.3f} (grounded {r.grounded:.3f})")
+        else:
+            print(
+                f"{r.name:10} {r.n:4} {r.hit1:6.3f} {r.hit3:6.3f} {r.mrr:6.3f} "
+                f"{r.grounded:9.3f} {r.p50_ms:7.1f}"
+            )
+    if args.verbose:
+        for r in results:
+            for miss in r.misses:
+                print(f"  {r.name} miss: {json.dumps(miss, ensure_ascii=False)}")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """assistant serve [--host H] [--port P]."""
+    from ui.app import main as serve_main
+
+    return serve_main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used by the docs)."""
+    parser = argparse.ArgumentParser(
+        prog="assistant", description="Policy guidance assistant: cited countermeasures."
+    )
+    parser.add_argument("--chroma-url", help="use a Chroma server (http://host:port)")
+    parser.add_argument("--data-dir", help="where the embedded index lives")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="index files or folders")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--title")
+    p.add_argument("--kind", help="paper, policy or own (default: from metadata, else own)")
+    p.add_argument("--doc-id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ingest)
+
+    for name, func, help_text in (
+        ("search", cmd_search, "show the best passages"),
+        ("ask", cmd_ask, "answer with cited countermeasures"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("question")
+        p.add_argument("--source", action="append", help="restrict to a doc_id (repeatable)")
+        p.add_argument("--kind", action="append", help="restrict to paper/policy/own (repeatable)")
+        p.add_argument("--json", action="store_true")
+        if name == "search":
+            p.add_argument("--k", type=int, default=5)
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("docs", help="list indexed documents")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_docs)
+
+    p = sub.add_parser("remove", help="delete one document from the index")
+    p.add_argument("doc_id")
+    p.set_defaults(func=cmd_remove)
+
+    p = sub.add_parser("eval", help="retrieval quality on the golden sets")
+    p.add_argument("--golden", help="folder of golden *.jsonl files")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true", help="list the misses")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("serve", help="run the web chat")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--allow-upload", action="store_true", default=None)
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `assistant` command."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    from .errors import AssistantError
+
+    try:
+        return int(args.func(args))
+    except AssistantError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

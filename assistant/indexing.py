@@ -1,0 +1,314 @@
+"""Index: chunks -> Chroma (the source of truth). Input: SourceDocuments. Output: Store.
+
+Three collections per store:
+- `<name>-minilm`: chunk text + metadata + MiniLM vectors (384-d, cosine);
+- `<name>-use`: the same ids with multilingual USE vectors (512-d, cosine);
+- `<name>-docs`: the document registry, one record per document (its content hash, chunk
+  count and metadata). A document is *committed* when its registry record is written, which
+  happens only after all its chunks are in both chunk collections. Readers ignore chunks whose
+  doc_hash is not the committed one, so a crash mid-ingest never shows half a document, and
+  the next ingest deletes such orphans.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .chunking import Chunk
+from .config import Settings
+from .errors import StoreBusyError, StoreError
+
+logger = logging.getLogger(__name__)
+_REGISTRY_TTL = 2.0  # seconds a cached registry is trusted (other processes may write)
+_WRITE_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class DocRecord:
+    """A committed document as the registry knows it."""
+
+    doc_id: str
+    doc_hash: str
+    chunks: int
+    metadata: dict[str, Any]
+
+    @property
+    def title(self) -> str:
+        """Document title."""
+        return str(self.metadata.get("title", self.doc_id))
+
+    @property
+    def kind(self) -> str:
+        """paper / policy / own."""
+        return str(self.metadata.get("kind", "own"))
+
+
+def _clean_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """Chroma accepts str/int/float/bool values only, and no None."""
+    out: dict[str, Any] = {}
+    for key, value in meta.items():
+        if value is None:
+            continue
+        out[key] = value if isinstance(value, str | int | float | bool) else str(value)
+    return out
+
+
+def make_client(settings: Settings) -> Any:
+    """Chroma client: HttpClient when ASSISTANT_CHROMA_URL is set, else embedded on disk."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(settings.chroma_url)
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        except Exception as e:
+            raise StoreError(
+                f"Cannot reach the Chroma server at {settings.chroma_url} ({e}); "
+                "start it with `chroma run --path DIR --port N` or unset ASSISTANT_CHROMA_URL."
+            ) from e
+    path = settings.data_dir / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as e:
+        raise StoreError(
+            f"The index at {path} cannot be opened ({type(e).__name__}: {e}); "
+            "run `assistant reindex` to rebuild it from the source files."
+        ) from e
+
+
+class Store:
+    """Chroma collections of one corpus, with the commit protocol described above."""
+
+    def __init__(self, client: Any, name: str, *, lock_path: Path | None = None) -> None:
+        """Open (or create) the collections.
+
+        Args:
+            client: a chromadb client (persistent or HTTP).
+            name: collection prefix, 3-40 chars of [a-zA-Z0-9._-].
+            lock_path: file lock guarding writers of an embedded store (None for a server).
+        """
+        self.client = client
+        self.name = name
+        self.lock_path = lock_path
+        try:
+            self.minilm = client.get_or_create_collection(
+                f"{name}-minilm", embedding_function=None, metadata={"hnsw:space": "cosine"}
+            )
+            self.use = client.get_or_create_collection(
+                f"{name}-use", embedding_function=None, metadata={"hnsw:space": "cosine"}
+            )
+            self.docs = client.get_or_create_collection(
+                f"{name}-docs", embedding_function=None, metadata={"hnsw:space": "cosine"}
+            )
+        except Exception as e:
+            raise StoreError(
+                f"Cannot open the Chroma collections '{name}-*' ({type(e).__name__}: {e}); "
+                "run `assistant reindex` to rebuild the index."
+            ) from e
+        self._registry: dict[str, DocRecord] | None = None
+        self._registry_time = 0.0
+
+    # ------------------------------------------------------------------ registry
+
+    def registry(self, *, fresh: bool = False) -> dict[str, DocRecord]:
+        """Committed documents by doc_id (cached for a short while)."""
+        now = time.monotonic()
+        if fresh or self._registry is None or now - self._registry_time > _REGISTRY_TTL:
+            got = self.docs.get(include=["metadatas"])
+            records = {}
+            for doc_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
+                meta = dict(meta or {})
+                records[doc_id] = DocRecord(
+                    doc_id=doc_id,
+                    doc_hash=str(meta.pop("doc_hash", "")),
+                    chunks=int(meta.pop("chunks", 0)),
+                    metadata=meta,
+                )
+            self._registry = records
+            self._registry_time = now
+        return self._registry
+
+    def fingerprint(self) -> str:
+        """Hash of the committed (doc_id, doc_hash) pairs: changes whenever the corpus does."""
+        import hashlib
+
+        pairs = sorted((r.doc_id, r.doc_hash) for r in self.registry().values())
+        return hashlib.sha256(repr(pairs).encode()).hexdigest()[:16]
+
+    def chunk_count(self) -> int:
+        """Number of committed chunks."""
+        return sum(r.chunks for r in self.registry().values())
+
+    # ------------------------------------------------------------------ writing
+
+    @contextlib.contextmanager
+    def write_lock(self, timeout: float = 10.0) -> Iterator[None]:
+        """Hold the single-writer lock of an embedded store (no-op for a server)."""
+        if self.lock_path is None:
+            yield
+            return
+        from filelock import FileLock, Timeout
+
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.lock_path))
+        try:
+            lock.acquire(timeout=timeout)
+        except Timeout:
+            raise StoreBusyError(
+                f"Another process is writing to the index ({self.lock_path}); wait for it to "
+                "finish, or run both through one Chroma server (ASSISTANT_CHROMA_URL)."
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def write_chunks(self, chunks: Sequence[Chunk], minilm: np.ndarray, use: np.ndarray) -> None:
+        """Upsert chunks (text, metadata, both vectors) in batches; not yet committed."""
+        for i in range(0, len(chunks), _WRITE_BATCH):
+            part = chunks[i : i + _WRITE_BATCH]
+            ids = [c.chunk_id for c in part]
+            metas = [_clean_meta({**c.metadata, "chunk_id": c.chunk_id}) for c in part]
+            self.minilm.upsert(
+                ids=ids,
+                embeddings=minilm[i : i + _WRITE_BATCH],
+                documents=[c.text for c in part],
+                metadatas=metas,
+            )
+            self.use.upsert(
+                ids=ids,
+                embeddings=use[i : i + _WRITE_BATCH],
+                metadatas=[{"doc_id": c.doc_id, "doc_hash": c.metadata["doc_hash"]} for c in part],
+            )
+
+    def commit(self, doc_id: str, doc_hash: str, chunks: int, metadata: dict[str, Any]) -> None:
+        """Make a document visible: write its registry record, then drop its old chunks."""
+        record = _clean_meta({**metadata, "doc_hash": doc_hash, "chunks": chunks})
+        record["ingested_at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+        self.docs.upsert(ids=[doc_id], embeddings=[[1.0]], metadatas=[record])
+        self._delete_where({"$and": [{"doc_id": doc_id}, {"doc_hash": {"$ne": doc_hash}}]})
+        self._registry = None
+
+    def remove(self, doc_id: str) -> bool:
+        """Delete a document and its chunks; False when it was not indexed."""
+        known = doc_id in self.registry(fresh=True)
+        self.docs.delete(ids=[doc_id])
+        self._delete_where({"doc_id": doc_id})
+        self._registry = None
+        return known
+
+    def _delete_where(self, where: dict[str, Any]) -> None:
+        self.minilm.delete(where=where)
+        self.use.delete(where=where)
+
+    def collect_orphans(self) -> int:
+        """Delete chunks of uncommitted or superseded document versions (after a crash)."""
+        registry = self.registry(fresh=True)
+        removed = 0
+        for coll in (self.minilm, self.use):
+            stale: list[str] = []
+            for ids, metas in _pages(coll, include=["metadatas"]):
+                for chunk_id, meta in zip(ids, metas, strict=False):
+                    rec = registry.get(str((meta or {}).get("doc_id", "")))
+                    if rec is None or rec.doc_hash != (meta or {}).get("doc_hash"):
+                        stale.append(chunk_id)
+            for i in range(0, len(stale), _WRITE_BATCH):
+                coll.delete(ids=stale[i : i + _WRITE_BATCH])
+            removed = max(removed, len(stale))
+        if removed:
+            logger.warning("removed %d orphaned chunks left by an interrupted ingest", removed)
+        return removed
+
+    def check(self) -> list[str]:
+        """Compare the registry with the chunk collections; return a list of problems."""
+        problems = []
+        registry = self.registry(fresh=True)
+        counts: dict[str, int] = {}
+        for _ids, metas in _pages(self.minilm, include=["metadatas"]):
+            for meta in metas:
+                rec = registry.get(str((meta or {}).get("doc_id", "")))
+                if rec and rec.doc_hash == (meta or {}).get("doc_hash"):
+                    counts[rec.doc_id] = counts.get(rec.doc_id, 0) + 1
+        for rec in registry.values():
+            if counts.get(rec.doc_id, 0) != rec.chunks:
+                problems.append(
+                    f"{rec.doc_id}: registry says {rec.chunks} chunks, index has "
+                    f"{counts.get(rec.doc_id, 0)}"
+                )
+        return problems
+
+    def reset(self) -> None:
+        """Drop all three collections (used by `assistant reindex`)."""
+        for suffix in ("minilm", "use", "docs"):
+            with contextlib.suppress(Exception):
+                self.client.delete_collection(f"{self.name}-{suffix}")
+        self.__init__(self.client, self.name, lock_path=self.lock_path)  # type: ignore[misc]  # reopen
+
+    # ------------------------------------------------------------------ reading
+
+    def committed_chunks(self) -> Iterator[tuple[list[str], list[str], list[dict[str, Any]]]]:
+        """Pages of (ids, texts, metadatas) of committed chunks (for the lexical index)."""
+        registry = self.registry(fresh=True)
+        for ids, metas, docs in _pages(self.minilm, include=["metadatas", "documents"]):
+            keep = [
+                i
+                for i, m in enumerate(metas)
+                if (rec := registry.get(str((m or {}).get("doc_id", ""))))
+                and rec.doc_hash == (m or {}).get("doc_hash")
+            ]
+            yield [ids[i] for i in keep], [docs[i] for i in keep], [dict(metas[i]) for i in keep]
+
+    def fetch(self, ids: list[str]) -> dict[str, tuple[str, dict[str, Any], np.ndarray, np.ndarray]]:
+        """Text, metadata, MiniLM vector and USE vector of chunks, by id."""
+        if not ids:
+            return {}
+        got = self.minilm.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+        use = self.use.get(ids=ids, include=["embeddings"])
+        use_vecs = {i: np.asarray(v, dtype=np.float32) for i, v in zip(use["ids"], use["embeddings"], strict=False)}
+        out = {}
+        for chunk_id, text, meta, vec in zip(
+            got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=False
+        ):
+            if chunk_id in use_vecs:
+                out[chunk_id] = (text, dict(meta), np.asarray(vec, dtype=np.float32), use_vecs[chunk_id])
+        return out
+
+
+def _pages(coll: Any, include: list[str], size: int = 5000) -> Iterator[tuple[Any, ...]]:
+    offset = 0
+    while True:
+        got = coll.get(include=include, limit=size, offset=offset)
+        ids = got["ids"]
+        if not ids:
+            return
+        fields = [got[name] for name in include]
+        yield (ids, *fields)
+        offset += len(ids)
+        if len(ids) < size:
+            return
+
+
+def embed_chunks(
+    chunks: Sequence[Chunk], encoders: Iterable[Any], progress: Callable[[int], None] | None = None
+) -> list[np.ndarray]:
+    """Embed chunk texts with each encoder, batched (no per-chunk round trips)."""
+    texts = [c.embed_text for c in chunks]
+    return [enc.encode_documents(texts) for enc in encoders]

@@ -1,0 +1,192 @@
+"""Lexical index: BM25 (bm25s) over committed chunks, derived from Chroma and cached on disk.
+
+Input: Store. Output: LexicalIndex.search(query, n, allowed ids) -> [(chunk_id, score)].
+The cache key is the store's fingerprint, so any change to the corpus rebuilds it; deleting
+the cache folder is always safe. Chinese text is segmented with jieba, English is stemmed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .indexing import Store
+
+logger = logging.getLogger(__name__)
+_WORD_RE = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*|[\u3400-\u9fff\uf900-\ufaff]+")
+_CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_ZH_STOP = set("的了和与及在是对为把被等中上下以其之或而也并就都要将这那有个")
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
+@lru_cache(maxsize=1)
+def _jieba() -> Any:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case, stem English words, segment Chinese runs; drop stop words."""
+    tokens: list[str] = []
+    stop = _stopwords()
+    words: list[str] = []
+    for match in _WORD_RE.finditer(text.lower()):
+        word = match.group(0)
+        if _CJK_RE.match(word):
+            for piece in _jieba().lcut_for_search(word):
+                if piece not in _ZH_STOP and piece.strip():
+                    tokens.append(piece)
+        elif word not in stop and len(word) > 1:
+            words.append(word)
+    tokens.extend(_stemmer().stemWords(words))
+    return tokens
+
+
+class LexicalIndex:
+    """BM25 over the committed chunks of a store; rebuilt when the fingerprint changes."""
+
+    def __init__(self, store: Store, cache_dir: Path) -> None:
+        """Create the index wrapper; nothing is built until first search.
+
+        Args:
+            store: the Chroma store it derives from.
+            cache_dir: where built indexes are saved.
+        """
+        self.store = store
+        self.cache_dir = cache_dir
+        self._lock = threading.Lock()
+        self._fingerprint: str | None = None
+        self._bm25: Any = None
+        self._ids: list[str] = []
+        self._doc_of: np.ndarray = np.zeros(0, dtype=np.int32)
+        self._doc_names: list[str] = []
+        self._kind_of: np.ndarray = np.zeros(0, dtype=np.int8)
+
+    def _folder(self, fingerprint: str) -> Path:
+        return self.cache_dir / f"{self.store.name}-{fingerprint}"
+
+    def ensure(self) -> None:
+        """Load or build the index matching the store's current fingerprint."""
+        fingerprint = self.store.fingerprint()
+        if fingerprint == self._fingerprint:
+            return
+        with self._lock:
+            if fingerprint == self._fingerprint:
+                return
+            folder = self._folder(fingerprint)
+            try:
+                self._load(folder)
+            except Exception:  # missing or damaged cache: rebuild it
+                self._build(folder)
+            self._fingerprint = fingerprint
+            for old in self.cache_dir.glob(f"{self.store.name}-*"):
+                if old != folder:
+                    shutil.rmtree(old, ignore_errors=True)
+
+    def _build(self, folder: Path) -> None:
+        import bm25s
+
+        ids: list[str] = []
+        doc_ids: list[str] = []
+        kinds: list[str] = []
+        corpus_tokens: list[list[str]] = []
+        for page_ids, texts, metas in self.store.committed_chunks():
+            for chunk_id, text, meta in zip(page_ids, texts, metas, strict=False):
+                ids.append(chunk_id)
+                doc_ids.append(str(meta.get("doc_id", "")))
+                kinds.append(str(meta.get("kind", "own")))
+                search_text = "\n".join(
+                    str(meta.get(k, "")) for k in ("title", "title_zh", "section")
+                )
+                corpus_tokens.append(tokenize(f"{search_text}\n{text}") or ["__empty__"])
+        retriever = bm25s.BM25()
+        if corpus_tokens:
+            retriever.index(corpus_tokens, show_progress=False)
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True, exist_ok=True)
+        if corpus_tokens:
+            retriever.save(str(tmp), show_progress=False)
+        (tmp / "ids.json").write_text(
+            json.dumps({"ids": ids, "doc_ids": doc_ids, "kinds": kinds}), encoding="utf-8"
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)  # atomic publish: a reader sees the whole index or none
+        self._set(retriever if corpus_tokens else None, ids, doc_ids, kinds)
+        logger.info("built the lexical index over %d chunks", len(ids))
+
+    def _load(self, folder: Path) -> None:
+        import bm25s
+
+        meta = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
+        retriever = bm25s.BM25.load(str(folder), show_progress=False) if meta["ids"] else None
+        self._set(retriever, meta["ids"], meta["doc_ids"], meta["kinds"])
+
+    def _set(self, bm25: Any, ids: list[str], doc_ids: list[str], kinds: list[str]) -> None:
+        names = sorted(set(doc_ids))
+        index = {n: i for i, n in enumerate(names)}
+        self._doc_names = names
+        self._doc_of = np.array([index[d] for d in doc_ids], dtype=np.int32)
+        kind_names = ["paper", "policy", "own"]
+        self._kind_of = np.array(
+            [kind_names.index(k) if k in kind_names else 2 for k in kinds], dtype=np.int8
+        )
+        self._ids = ids
+        self._bm25 = bm25
+
+    def search(
+        self,
+        query: str,
+        n: int,
+        *,
+        sources: list[str] | None = None,
+        kinds: list[str] | None = None,
+    ) -> list[tuple[str, float]]:
+        """Top n (chunk_id, bm25 score) with score > 0, restricted to sources/kinds."""
+        self.ensure()
+        tokens = tokenize(query)
+        if self._bm25 is None or not tokens or not self._ids:
+            return []
+        mask = np.ones(len(self._ids), dtype=np.float32)
+        if sources:
+            wanted = [self._doc_names.index(s) for s in sources if s in self._doc_names]
+            mask *= np.isin(self._doc_of, wanted)
+        if kinds:
+            kind_names = ["paper", "policy", "own"]
+            mask *= np.isin(self._kind_of, [kind_names.index(k) for k in kinds if k in kind_names])
+        if not mask.any():
+            return []
+        vocab = self._bm25.vocab_dict
+        known = [t for t in tokens if t in vocab]
+        if not known:
+            return []
+        docs, scores = self._bm25.retrieve(
+            [known], k=min(n, len(self._ids)), show_progress=False, weight_mask=mask, n_threads=1
+        )
+        return [
+            (self._ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=False) if s > 0
+        ]

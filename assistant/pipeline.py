@@ -1,0 +1,296 @@
+"""The one composition root: Settings -> Store, encoders, retriever, answerer.
+
+Input: Settings. Output: Assistant with .ingest(), .retrieve(), .ask(), .documents().
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .chunking import Chunk, split_document
+from .config import Settings
+from .embeddings import default_encoders
+from .errors import CorpusError, InvalidInputError
+from .indexing import DocRecord, Store, make_client
+from .ingestion import SourceDocument, iter_files, make_doc_id
+from .lexical import LexicalIndex
+from .retrieval import HybridRetriever
+from .types import Answer, IngestReport, Kind, Passage, SkippedFile
+
+logger = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 4000
+MAX_K = 100
+_EMBED_BATCH_CHUNKS = 256
+Progress = Callable[[str, int, int], None]  # (file name, files done, files total)
+
+
+class Assistant:
+    """Everything wired together for one Settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        """Open the store and wire the stages; models load lazily on first use.
+
+        Args:
+            settings: the configuration (see assistant.config.Settings).
+        """
+        self.settings = settings
+        client = make_client(settings)
+        lock = None if settings.chroma_url else settings.data_dir / "write.lock"
+        self.store = Store(client, settings.collection, lock_path=lock)
+        self.lexical = LexicalIndex(self.store, settings.data_dir / "bm25")
+        self.minilm, self.use = default_encoders()
+        self.retriever = HybridRetriever(
+            self.store, self.lexical, self.minilm, self.use, second_stage=settings.second_stage
+        )
+        self._corpus_checked = False
+        self._corpus_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> Assistant:
+        """Build an Assistant from settings (default: read from the environment)."""
+        return cls(settings or Settings())
+
+    # ------------------------------------------------------------------ corpus
+
+    def ensure_corpus(self) -> IngestReport | None:
+        """Index the bundled corpus on first use, and re-sync it when its files change."""
+        if self._corpus_checked or not self.settings.auto_ingest:
+            return None
+        with self._corpus_lock:
+            if self._corpus_checked:
+                return None
+            corpus = self.settings.corpus_dir
+            report = None
+            if corpus.is_dir():
+                state_file = self.settings.data_dir / f"corpus-state-{self.settings.collection}.json"
+                digest = _folder_digest(corpus)
+                try:
+                    old = json.loads(state_file.read_text(encoding="utf-8")).get("digest")
+                except (OSError, ValueError):
+                    old = None
+                if old != digest or not self.store.registry(fresh=True):
+                    report = self.sync_bundled(corpus)
+                    if report.status != "failed":
+                        state_file.parent.mkdir(parents=True, exist_ok=True)
+                        state_file.write_text(json.dumps({"digest": digest}), encoding="utf-8")
+            self._corpus_checked = True
+            return report
+
+    def sync_bundled(self, corpus: Path) -> IngestReport:
+        """Ingest the bundled corpus and drop bundled documents whose files are gone."""
+        report = self.ingest([corpus], origin="bundled")
+        present = {make_doc_id(p.stem) for p in iter_files([corpus])}
+        present |= set(report.added + report.updated + report.unchanged)
+        for rec in list(self.store.registry(fresh=True).values()):
+            if rec.metadata.get("origin") == "bundled" and rec.doc_id not in present:
+                if not Path(str(rec.metadata.get("path", ""))).exists():
+                    self.store.remove(rec.doc_id)
+                    report.removed.append(rec.doc_id)
+        return report
+
+    def ingest(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        title: str | None = None,
+        kind: str | None = None,
+        doc_id: str | None = None,
+        origin: str = "user",
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Load, split, embed and commit files; see assistant.ingest for the contract."""
+        paths = [Path(p) for p in paths]
+        if not paths:
+            raise InvalidInputError("Nothing to ingest: give at least one file or folder.")
+        overrides: dict[str, Any] = {}
+        if title:
+            overrides["title"] = title
+        if kind:
+            overrides["kind"] = Kind.from_str(kind).value
+        if doc_id:
+            overrides["doc_id"] = doc_id
+        report = IngestReport()
+        files: list[Path] = []
+        for p in paths:
+            if not p.exists():
+                report.skipped.append(SkippedFile(str(p), "not found"))
+            else:
+                files.extend(iter_files([p]))
+        if doc_id and len(files) > 1:
+            raise InvalidInputError("--doc-id names one document; give exactly one file with it.")
+        with self.store.write_lock():
+            self.store.collect_orphans()
+            registry = self.store.registry(fresh=True)
+            seen: dict[str, str] = {}
+            pending: list[tuple[SourceDocument, list[Chunk], str]] = []
+            for done, path in enumerate(files):
+                if progress:
+                    progress(path.name, done, len(files))
+                try:
+                    doc = self._load(path, overrides, origin)
+                except CorpusError as e:
+                    report.skipped.append(SkippedFile(str(path), str(e)))
+                    continue
+                if doc.doc_id in seen:
+                    report.skipped.append(
+                        SkippedFile(
+                            str(path),
+                            f"doc_id '{doc.doc_id}' is already used by {seen[doc.doc_id]} in this "
+                            "run; rename the file or set doc_id in its front matter",
+                        )
+                    )
+                    continue
+                seen[doc.doc_id] = str(path)
+                rec = registry.get(doc.doc_id)
+                conflict = _conflict(rec, path)
+                if conflict:
+                    report.skipped.append(SkippedFile(str(path), conflict))
+                    continue
+                if rec is not None and rec.doc_hash == doc.content_hash:
+                    report.unchanged.append(doc.doc_id)
+                    continue
+                chunks = split_document(doc)
+                if not chunks:
+                    report.skipped.append(SkippedFile(str(path), "no text to index"))
+                    continue
+                pending.append((doc, chunks, "updated" if rec else "added"))
+                if sum(len(c) for _, c, _ in pending) >= _EMBED_BATCH_CHUNKS:
+                    self._flush(pending, report)
+            self._flush(pending, report)
+            if progress:
+                progress("", len(files), len(files))
+        return report
+
+    def _load(self, path: Path, overrides: dict[str, Any], origin: str) -> SourceDocument:
+        from .safeload import load_file_safely
+
+        doc = load_file_safely(path, overrides=overrides, settings=self.settings)
+        doc.metadata["origin"] = origin
+        return doc
+
+    def _flush(
+        self, pending: list[tuple[SourceDocument, list[Chunk], str]], report: IngestReport
+    ) -> None:
+        if not pending:
+            return
+        chunks = [c for _, cs, _ in pending for c in cs]
+        minilm = self.minilm.encode_documents([c.embed_text for c in chunks])
+        use = self.use.encode_documents([c.embed_text for c in chunks])
+        offset = 0
+        for doc, doc_chunks, status in pending:
+            n = len(doc_chunks)
+            self.store.write_chunks(doc_chunks, minilm[offset : offset + n], use[offset : offset + n])
+            offset += n
+            meta = {**doc.metadata, "title": doc.title, "kind": doc.kind, "lang": doc.language}
+            self.store.commit(doc.doc_id, doc.content_hash, n, meta)
+            (report.added if status == "added" else report.updated).append(doc.doc_id)
+            report.chunks_written += n
+        pending.clear()
+
+    def remove(self, doc_id: str) -> bool:
+        """Delete one document from the index."""
+        with self.store.write_lock():
+            return self.store.remove(doc_id)
+
+    def documents(self) -> list[DocRecord]:
+        """Committed documents, sorted by kind then id."""
+        self.ensure_corpus()
+        order = {"policy": 0, "paper": 1, "own": 2}
+        return sorted(
+            self.store.registry(fresh=True).values(), key=lambda r: (order.get(r.kind, 3), r.doc_id)
+        )
+
+    # ------------------------------------------------------------------ questions
+
+    def validate(
+        self, question: Any, k: int, sources: Sequence[str] | None, kinds: Sequence[str] | None
+    ) -> tuple[str, list[str] | None, list[str] | None]:
+        """Check a question and filters; return the cleaned values."""
+        if not isinstance(question, str):
+            raise InvalidInputError(f"The question must be text, got {type(question).__name__}.")
+        question = " ".join(question.split())
+        if not question:
+            raise InvalidInputError("The question is empty; type what you want to know.")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise InvalidInputError(
+                f"The question is {len(question):,} characters long; the limit is "
+                f"{MAX_QUESTION_CHARS:,}. Shorten it to the point you want answered."
+            )
+        if isinstance(k, bool) or not isinstance(k, int) or k <= 0 or k > MAX_K:
+            raise InvalidInputError(f"k must be a whole number from 1 to {MAX_K}, got {k!r}.")
+        src = None
+        if sources is not None:
+            if isinstance(sources, str):
+                sources = [sources]
+            src = [str(s) for s in sources]
+            known = self.store.registry()
+            unknown = [s for s in src if s not in known]
+            if unknown:
+                raise InvalidInputError(
+                    f"Unknown source(s): {', '.join(unknown)}. Known doc_ids: "
+                    f"{', '.join(sorted(known)[:30])}{' ...' if len(known) > 30 else ''} "
+                    "(`assistant docs` lists them)."
+                )
+            if not src:
+                src = None
+        kind_list = None
+        if kinds is not None:
+            if isinstance(kinds, str):
+                kinds = [kinds]
+            kind_list = [Kind.from_str(str(x)).value for x in kinds] or None
+        return question, src, kind_list
+
+    def retrieve(
+        self,
+        question: str,
+        k: int = 5,
+        sources: Sequence[str] | None = None,
+        kinds: Sequence[str] | None = None,
+    ) -> list[Passage]:
+        """Hybrid retrieval; see assistant.retrieve."""
+        self.ensure_corpus()
+        question, src, kind_list = self.validate(question, k, sources, kinds)
+        return self.retriever.retrieve(question, k, sources=src, kinds=kind_list)
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Any] | None = None,
+        *,
+        sources: Sequence[str] | None = None,
+        kinds: Sequence[str] | None = None,
+    ) -> Answer:
+        """Answer with cited countermeasures; see assistant.ask."""
+        from .answering import answer_question
+
+        self.ensure_corpus()
+        question, src, kind_list = self.validate(question, 5, sources, kinds)
+        return answer_question(self, question, history, sources=src, kinds=kind_list)
+
+
+def _conflict(rec: DocRecord | None, path: Path) -> str:
+    if rec is None:
+        return ""
+    old = str(rec.metadata.get("path", ""))
+    if old and Path(old).resolve() != path.resolve() and Path(old).exists():
+        return (
+            f"doc_id '{rec.doc_id}' already belongs to {old}; rename the file or pass "
+            "--doc-id to index it as a separate document"
+        )
+    return ""
+
+
+def _folder_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(folder)).encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()

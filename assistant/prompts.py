@@ -1,0 +1,85 @@
+"""Prompt and wording templates loaded by name from prompts/, with placeholders checked.
+
+Input: a template name. Output: validated template strings.
+"""
+
+from __future__ import annotations
+
+import string
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import PromptError
+
+# name -> key -> the exact placeholders the key must use
+EXTRACTIVE_SCHEMA: dict[str, set[str]] = {
+    "intro": {"question"},
+    "group_policy": set(),
+    "group_paper": set(),
+    "group_own": set(),
+    "label_policy": set(),
+    "label_paper": set(),
+    "label_own": set(),
+    "item": {"n", "heading", "quote", "ref"},
+    "sources_heading": set(),
+    "source_item": {"ref", "citation", "provenance"},
+    "not_covered": {"coverage"},
+    "followup_note": {"previous"},
+}
+
+
+def placeholders(template: str) -> set[str]:
+    """Names used in {braces} in a format string."""
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    except ValueError as e:
+        raise PromptError(f"Malformed template {template[:60]!r}: {e}") from e
+
+
+@lru_cache(maxsize=16)
+def load_wording(prompts_dir: Path, language: str) -> dict[str, str]:
+    """Load prompts/extractive.<language>.yaml and check its keys and placeholders.
+
+    Raises:
+        PromptError: the file is missing, or a key or placeholder is missing or extra.
+    """
+    import yaml
+
+    path = prompts_dir / f"extractive.{language}.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise PromptError(f"Cannot read the wording template {path}: {e}") from e
+    if not isinstance(data, dict):
+        raise PromptError(f"{path} must be a YAML mapping of key: template")
+    missing = set(EXTRACTIVE_SCHEMA) - set(data)
+    extra = set(data) - set(EXTRACTIVE_SCHEMA)
+    if missing or extra:
+        raise PromptError(f"{path}: missing keys {sorted(missing)}, unknown keys {sorted(extra)}")
+    for key, expected in EXTRACTIVE_SCHEMA.items():
+        got = placeholders(str(data[key]))
+        if got != expected:
+            raise PromptError(
+                f"{path}: '{key}' must use placeholders {sorted(expected)}, got {sorted(got)}"
+            )
+    return {k: str(v) for k, v in data.items()}
+
+
+@lru_cache(maxsize=16)
+def load_prompt(prompts_dir: Path, name: str, required: frozenset[str]) -> str:
+    """Load prompts/<name>.txt and check it uses exactly the required placeholders.
+
+    Raises:
+        PromptError: missing file or placeholder mismatch.
+    """
+    path = prompts_dir / f"{name}.txt"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise PromptError(f"Prompt '{name}' not found at {path}") from e
+    got = placeholders(text)
+    if got != set(required):
+        raise PromptError(
+            f"Prompt {path} must use placeholders {sorted(required)}, got {sorted(got)}"
+        )
+    return text
