@@ -12,11 +12,36 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .errors import CorpusError
+from .errors import AssistantError, CorpusError
+from .formats import (
+    Block,
+    blocks_from_docx,
+    blocks_from_html,
+    blocks_from_markdown,
+    blocks_from_pdf,
+    blocks_from_plain,
+    decode_text,
+    split_front_matter,
+)
 from .types import Kind
+
+__all__ = [
+    "Block",
+    "Section",
+    "SourceDocument",
+    "decode_text",
+    "detect_language",
+    "is_heading_line",
+    "iter_files",
+    "load_bytes",
+    "load_file",
+    "make_doc_id",
+    "recognise_sections",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -24,14 +49,6 @@ SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".ht
 SIDECAR_SUFFIX = ".meta.yaml"
 _ID_RE = re.compile(r"[^a-z0-9._\-\u4e00-\u9fff]+")
 _CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-
-
-@dataclass(frozen=True)
-class Block:
-    """A paragraph-like unit from a file; heading_level is set when the format marks a heading."""
-
-    text: str
-    heading_level: int | None = None
 
 
 @dataclass(frozen=True)
@@ -90,229 +107,73 @@ def make_doc_id(name: str) -> str:
 # ----------------------------------------------------------------------------- file formats
 
 
-def decode_text(data: bytes, path: str = "") -> str:
-    """Decode bytes as UTF-8 (with or without BOM), else GB18030 (a superset of GBK/GB2312).
-
-    Raises:
-        CorpusError: when the bytes look binary or decode as neither encoding.
-    """
-    if b"\x00" in data[:8192]:
-        raise CorpusError(f"{path or 'file'}: looks like a binary file, not text")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        control = sum(1 for c in text[:8192] if unicodedata.category(c) == "Cc" and c not in "\n\r\t\f")
-        if control > max(8, len(text[:8192]) // 100):
-            raise CorpusError(f"{path or 'file'}: looks like a binary file, not text")
-        return text
-    raise CorpusError(f"{path or 'file'}: not UTF-8 or GB18030/GBK text")
-
-
-def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
-    if not text.startswith("---"):
-        return {}, text
-    match = re.match(r"^---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|$)", text, re.S)
-    if not match:
-        return {}, text
-    import yaml
-
-    try:
-        meta = yaml.safe_load(match.group(1)) or {}
-    except yaml.YAMLError as e:
-        raise CorpusError(f"front matter is not valid YAML: {e}") from e
-    if not isinstance(meta, dict):
-        raise CorpusError("front matter must be a YAML mapping")
-    return meta, text[match.end() :]
-
-
-def _blocks_from_plain(text: str) -> list[Block]:
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return [Block(p.strip()) for p in re.split(r"\n\s*\n|\n(?=\s*\S)", text) if p.strip()]
-
-
-def _blocks_from_markdown(text: str) -> list[Block]:
-    blocks: list[Block] = []
-    para: list[str] = []
-
-    def flush() -> None:
-        if para:
-            blocks.append(Block(" ".join(s.strip() for s in para).strip()))
-            para.clear()
-
-    for line in text.replace("\r\n", "\n").split("\n"):
-        heading = re.match(r"^(#{1,6})\s+(.+?)\s*#*\s*$", line)
-        if heading:
-            flush()
-            blocks.append(Block(heading.group(2).strip(), len(heading.group(1))))
-        elif not line.strip():
-            flush()
-        elif _line_heading(line.strip()) is not None:
-            flush()
-            para.append(line)
-            flush()
-        else:
-            para.append(line)
-    flush()
-    return [b for b in blocks if b.text]
-
-
-def _blocks_from_html(data: bytes, path: str) -> tuple[list[Block], dict[str, Any]]:
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(data, "lxml")
-    for tag in soup(["script", "style", "noscript", "template", "iframe", "object"]):
-        tag.decompose()
-    meta: dict[str, Any] = {}
-    if soup.title and soup.title.get_text(strip=True):
-        meta["title"] = soup.title.get_text(strip=True)
-    blocks: list[Block] = []
-    body = soup.body or soup
-    for el in body.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "td", "blockquote"]):
-        if el.find(["p", "li", "h1", "h2", "h3", "h4", "h5", "h6"]):
-            continue  # a container: its children are visited on their own
-        text = " ".join(el.get_text(" ", strip=True).split())
-        if not text:
-            continue
-        level = int(el.name[1]) if el.name in {"h1", "h2", "h3", "h4", "h5", "h6"} else None
-        blocks.append(Block(text, level))
-    if not blocks:
-        blocks = _blocks_from_plain(body.get_text("\n"))
-    return blocks, meta
-
-
-def _blocks_from_docx(path: Path) -> tuple[list[Block], dict[str, Any]]:
-    import docx
-
-    try:
-        document = docx.Document(str(path))
-    except Exception as e:  # python-docx raises many types for broken zips
-        raise CorpusError(f"{path.name}: not a readable DOCX file ({type(e).__name__})") from e
-    meta: dict[str, Any] = {}
-    props = document.core_properties
-    if props.title:
-        meta["title"] = props.title
-    if props.author:
-        meta["author"] = props.author
-    blocks: list[Block] = []
-    for para in document.paragraphs:
-        text = " ".join(para.text.split())
-        if not text:
-            continue
-        style = (para.style.name if para.style is not None else "") or ""
-        level = None
-        m = re.match(r"(?:Heading|标题)\s*(\d)", style)
-        if m:
-            level = int(m.group(1))
-        elif style == "Title":
-            level = 1
-        blocks.append(Block(text, level))
-    for table in document.tables:
-        for row in table.rows:
-            cells = [" ".join(c.text.split()) for c in row.cells]
-            line = " | ".join(c for c in cells if c)
-            if line:
-                blocks.append(Block(line))
-    return blocks, meta
-
-
-def _blocks_from_pdf(path: Path) -> tuple[list[Block], dict[str, Any]]:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(str(path))
-        if reader.is_encrypted:
-            raise CorpusError(f"{path.name}: the PDF is encrypted; save an unencrypted copy")
-        meta: dict[str, Any] = {}
-        info = reader.metadata
-        if info and info.title:
-            meta["title"] = str(info.title)
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except CorpusError:
-        raise
-    except (PdfReadError, ValueError, KeyError, TypeError, RecursionError, OSError) as e:
-        raise CorpusError(f"{path.name}: not a readable PDF ({type(e).__name__}: {e})") from e
-    text = "\n\n".join(pages)
-    if not text.strip():
-        raise CorpusError(
-            f"{path.name}: the PDF has no text layer (scanned images?); run OCR first"
-        )
-    # PDF lines are layout lines: join them into paragraphs, keep heading-like lines apart.
-    blocks: list[Block] = []
-    para: list[str] = []
-    for line in text.replace("\r", "\n").split("\n"):
-        line = line.strip()
-        if not line:
-            if para:
-                blocks.append(Block(_join_lines(para)))
-                para = []
-            continue
-        if _line_heading(line) is not None and len(line) <= 120:
-            if para:
-                blocks.append(Block(_join_lines(para)))
-                para = []
-        para.append(line)
-    if para:
-        blocks.append(Block(_join_lines(para)))
-    return blocks, meta
-
-
-def _join_lines(lines: list[str]) -> str:
-    out = lines[0]
-    for line in lines[1:]:
-        if out.endswith("-") and not out.endswith(" -"):
-            out = out[:-1] + line  # de-hyphenate
-        elif _CJK_RE.match(out[-1:]) and _CJK_RE.match(line[:1]):
-            out += line  # Chinese lines join without a space
-        else:
-            out += " " + line
-    return out
+# decode_text and the format readers live in formats.py (re-exported here).
 
 
 # ----------------------------------------------------------------------------- structure
 
 _ZH_NUM = "零〇一二三四五六七八九十百千两"
+# (pattern, level, kind). Levels only need the right order: 编 > 章 > 节 > 条 > 一、 > （一）
+# > 1. > 1.1 > 1.1.1 > (1). Kinds: "short" = a heading line; "inline" = a numbering token
+# followed by the body on the same line ("第三条 学院应当……"); "item" = a Chinese list token
+# (一、 / （一）) that is a heading when the line is short and an inline item otherwise;
+# "caption" = a figure/table caption (its own tiny section).
 _HEADING_PATTERNS: list[tuple[re.Pattern[str], int, str]] = [
-    # (pattern, level, kind); kind "short" = a heading line, "inline" = heading + body on one
-    # line, "caption" = a figure/table caption (its own tiny section)
-    (re.compile(r"^(Abstract|摘\s*要)\s*[:：]\s*"), 4, "inline"),
-    (re.compile(rf"^第[{_ZH_NUM}\d]+编\s*"), 1, "short"),
-    (re.compile(rf"^第[{_ZH_NUM}\d]+章\s*"), 2, "short"),
-    (re.compile(rf"^第[{_ZH_NUM}\d]+节\s*"), 3, "short"),
-    (re.compile(rf"^第[{_ZH_NUM}\d]+条\s*"), 4, "inline"),
+    (re.compile(r"^(Abstract|摘\s*要)\s*[:：]\s*"), 7, "inline"),
+    (re.compile(rf"^第[{_ZH_NUM}\d]+编(?![^\s{_ZH_NUM}\d（(])\s*"), 1, "short"),
+    (re.compile(rf"^第[{_ZH_NUM}\d]+章(?![^\s])\s*"), 2, "short"),
+    (re.compile(rf"^第[{_ZH_NUM}\d]+节(?![^\s])\s*"), 3, "short"),
+    (re.compile(rf"^第[{_ZH_NUM}\d]+条(?![^\s])\s*"), 4, "inline"),
     (re.compile(r"^(?:Chapter|CHAPTER)\s+[\dIVXLC]+\b\s*"), 2, "short"),
     (re.compile(r"^(?:Article|ARTICLE)\s+\d+\b\.?\s*"), 4, "inline"),
-    (re.compile(rf"^[{_ZH_NUM}]+、\s*"), 2, "short"),
-    (re.compile(rf"^[（(][{_ZH_NUM}]+[）)]\s*"), 3, "short"),
-    (re.compile(r"^\d+\.\d+\.\d+\.?\s+"), 6, "short"),
-    (re.compile(r"^\d+\.\d+\.?\s+"), 5, "short"),
-    (re.compile(r"^\d+[.、]\s*(?=[^\d\s])"), 4, "short"),
-    (re.compile(r"^[（(]\d+[）)]\s*"), 7, "inline"),
-    (re.compile(r"^(?:Figure|Fig\.|Table|图|表)\s*\d+\s*"), 8, "caption"),
+    (re.compile(rf"^[{_ZH_NUM}]+、\s*"), 5, "item"),
+    (re.compile(rf"^[（(][{_ZH_NUM}]+[）)]\s*"), 6, "item"),
+    (re.compile(r"^\d+\.\d+\.\d+\.?\s+"), 9, "short"),
+    (re.compile(r"^\d+\.\d+\.?\s+"), 8, "short"),
+    (re.compile(r"^\d+[.、]\s*(?=[^\d\s])"), 7, "short"),
+    (re.compile(r"^[（(]\d+[）)]\s*"), 10, "inline"),
+    (re.compile(r"^(?:Figure|Fig\.|Table|图|表)\s*\d+\s*"), 11, "caption"),
 ]
 _MAX_HEADING_CHARS = 110
+_BODY_END_RE = re.compile(r"[。；;!?！？，,：:]$")
+
+
+def _looks_like_heading_line(line: str, rest: str) -> bool:
+    if len(line) > _MAX_HEADING_CHARS or _BODY_END_RE.search(line):
+        return False
+    return not (line.endswith(".") and len(rest.split()) > 8)
 
 
 def _line_heading(line: str) -> tuple[int, str, str, str] | None:
-    """Classify a line: (level, kind, numbering token, rest) or None for body text."""
+    """Classify a line: (level, kind, numbering token, rest) or None for body text.
+
+    kind is "short", "inline" or "caption" ("item" is resolved to one of the first two).
+    """
     for pattern, level, kind in _HEADING_PATTERNS:
         m = pattern.match(line)
         if not m:
             continue
         token, rest = m.group(0).strip(), line[m.end() :].strip()
-        if kind in {"short", "caption"}:
-            if len(line) > _MAX_HEADING_CHARS or re.search(r"[。；;!?！？，,]$", line):
+        if kind == "item":
+            if not rest:
                 return None
-            if line.endswith(".") and len(rest.split()) > 8:
-                return None
-        if token[:1].isdigit() and kind == "short":
-            # "1.2 billion yuan ..." or "2.5%" is body text, "4.3 Attach importance" a heading
-            if not rest or not (rest[0].isupper() or _CJK_RE.match(rest[0])):
-                return None
+            kind = "short" if _looks_like_heading_line(line, rest) and len(rest) <= 40 else "inline"
+        elif kind in {"short", "caption"} and not _looks_like_heading_line(line, rest):
+            return None
+        # "1.2 billion yuan ..." or "2.5%" is body text, "4.3 Attach importance" a heading
+        if (
+            token[:1].isdigit()
+            and kind == "short"
+            and (not rest or not (rest[0].isupper() or _CJK_RE.match(rest[0])))
+        ):
+            return None
         return level, kind, token, rest
     return None
+
+
+def is_heading_line(line: str) -> bool:
+    """True when a line opens a section (used by the format readers to keep it apart)."""
+    return _line_heading(line) is not None
 
 
 def _section_key(token: str, kind: str, parent_key: str) -> str:
@@ -323,8 +184,8 @@ def _section_key(token: str, kind: str, parent_key: str) -> str:
         m = re.search(r"\d+", token)
         prefix = "fig" if token.lower().startswith(("fig", "图")) else "table"
         return f"{prefix}{m.group(0) if m else ''}"
-    m = re.match(r"^[（(](\d+)[）)]$", token)
-    if m:
+    m = re.match(rf"^[（(]([\d{_ZH_NUM}]+)[）)]$", token)
+    if m:  # a sub-item is keyed under its parent: "3(1)", "第三条(一)", "一(二)"
         return f"{parent_key}({m.group(1)})" if parent_key else f"({m.group(1)})"
     return token.replace("（", "(").replace("）", ")")
 
@@ -348,6 +209,8 @@ def recognise_sections(blocks: list[Block]) -> tuple[str, list[Section]]:
         opened.append((level, label, key, tuple(s[1] for s in stack), heading_start, body_start))
 
     for block in blocks:
+        if not block.text:
+            continue
         if parts:
             parts.append("\n\n")
             offset += 2
@@ -357,7 +220,7 @@ def recognise_sections(blocks: list[Block]) -> tuple[str, list[Section]]:
         classified = _line_heading(block.text)
         if block.heading_level is not None:
             token = classified[2] if classified else ""
-            key = _section_key(token, "short", "") if token else block.text[:60]
+            key = _section_key(token, "short", "") if token else " ".join(block.text.split())[:60]
             open_section(block.heading_level, block.text, key, start, offset)
             continue
         if classified is None:
@@ -396,36 +259,21 @@ def load_file(
     overrides: dict[str, Any] | None = None,
     max_bytes: int = 50 * 1024 * 1024,
 ) -> SourceDocument:
-    """Load one file into a SourceDocument.
+    """Load one file into a SourceDocument (in this process; see safeload for the sandbox).
 
     Args:
         path: the file.
         overrides: metadata that wins over front matter and file name (title, kind, doc_id ...).
-        max_bytes: refuse files larger than this.
+        max_bytes: refuse files larger than this (checked before reading).
 
     Returns:
         The loaded document.
 
     Raises:
-        CorpusError: unreadable, unsupported, empty or too large.
+        CorpusError: unreadable, unsupported, empty, too large or malformed.
     """
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise CorpusError(
-            f"{path.name}: unsupported file type {suffix or '(none)'}; "
-            f"use one of {', '.join(sorted(SUPPORTED_SUFFIXES))}"
-        )
-    try:
-        size = path.stat().st_size
-    except OSError as e:
-        raise CorpusError(f"{path.name}: cannot read ({e.strerror})") from e
-    if size > max_bytes:
-        raise CorpusError(
-            f"{path.name}: too large ({size / 1e6:.1f} MB > {max_bytes / 1e6:.0f} MB limit)"
-        )
-    if size == 0:
-        raise CorpusError(f"{path.name}: the file is empty")
+    check_path(path, max_bytes)
     try:
         data = path.read_bytes()
     except OSError as e:
@@ -433,26 +281,84 @@ def load_file(
     return load_bytes(data, path, overrides=overrides)
 
 
+def check_path(path: Path, max_bytes: int) -> int:
+    """Refuse unsupported, missing, empty or too large files before reading them; return size."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise CorpusError(
+            f"{path.name}: unsupported file type {suffix or '(none)'}; "
+            f"use one of {', '.join(sorted(SUPPORTED_SUFFIXES))}"
+        )
+    try:
+        if not path.exists():
+            raise CorpusError(f"{path.name}: not found")
+        if not path.is_file():
+            raise CorpusError(f"{path.name}: not a regular file")
+        size = path.stat().st_size
+    except OSError as e:
+        raise CorpusError(f"{path.name}: cannot read ({e.strerror})") from e
+    if size > max_bytes:
+        raise CorpusError(
+            f"{path.name}: too large ({size / 1e6:.1f} MB > {max_bytes / 1e6:.0f} MB limit; "
+            "raise ASSISTANT_MAX_FILE_MB to allow it)"
+        )
+    if size == 0:
+        raise CorpusError(f"{path.name}: the file is empty")
+    return size
+
+
 def load_bytes(
     data: bytes, path: Path, *, overrides: dict[str, Any] | None = None
 ) -> SourceDocument:
-    """Parse file content (already read) into a SourceDocument; see load_file."""
+    """Parse file content (already read) into a SourceDocument; see load_file.
+
+    Raises:
+        CorpusError: the content is not a readable file of its type, or holds no text. Any
+            other exception a parser raises on malformed input is turned into one.
+    """
+    path = Path(path)
+    try:
+        return _load_bytes(data, path, overrides)
+    except CorpusError:
+        raise
+    except MemoryError as e:
+        raise CorpusError(f"{path.name}: ran out of memory while parsing (malformed file?)") from e
+    except RecursionError as e:
+        raise CorpusError(f"{path.name}: structure nested too deeply to parse") from e
+    except Exception as e:  # third-party parsers raise arbitrary types on hostile input
+        logger.debug("parser failure on %s", path, exc_info=True)
+        raise CorpusError(
+            f"{path.name}: could not be parsed ({type(e).__name__}: {str(e)[:200]})"
+        ) from e
+
+
+def _load_bytes(data: bytes, path: Path, overrides: dict[str, Any] | None) -> SourceDocument:
     from .sniffing import check_signature
 
     suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise CorpusError(f"{path.name}: unsupported file type {suffix or '(none)'}")
+    if not data:
+        raise CorpusError(f"{path.name}: the file is empty")
     check_signature(data, suffix, path.name)
     meta: dict[str, Any] = {}
     if suffix in {".txt", ".md", ".markdown"}:
         text = decode_text(data, path.name)
-        front, body = _split_front_matter(text)
-        meta.update(front)
-        blocks = _blocks_from_markdown(body) if suffix != ".txt" else _blocks_from_plain(body)
+        if suffix == ".txt":
+            blocks = blocks_from_plain(text, is_heading_line)
+        else:
+            try:
+                front, text = split_front_matter(text)
+            except CorpusError as e:
+                raise CorpusError(f"{path.name}: {e}") from e
+            meta.update(front)
+            blocks = blocks_from_markdown(text, is_heading_line)
     elif suffix in {".html", ".htm"}:
-        blocks, meta = _blocks_from_html(data, path.name)
+        blocks, meta = blocks_from_html(data, path.name)
     elif suffix == ".docx":
-        blocks, meta = _blocks_from_docx(path)
+        blocks, meta = blocks_from_docx(data, path.name)
     else:
-        blocks, meta = _blocks_from_pdf(path)
+        blocks, meta = blocks_from_pdf(data, path.name, is_heading_line)
     sidecar = path.with_name(path.stem + SIDECAR_SUFFIX)
     if sidecar.is_file():
         import yaml
@@ -468,28 +374,40 @@ def load_bytes(
     if not text.strip():
         raise CorpusError(f"{path.name}: no text found")
     doc_id = make_doc_id(str(meta.get("doc_id") or path.stem))
-    title = str(meta.get("title") or _title_from(path, blocks)).strip()
-    kind = Kind.from_str(str(meta.get("kind") or "own")).value
-    clean_meta = {k: _plain(v) for k, v in meta.items() if k not in {"doc_id", "title", "kind"}}
+    title = " ".join(str(meta.get("title") or _title_from(path, blocks)).split())[:300]
+    try:
+        kind = Kind.from_str(str(meta.get("kind") or "own")).value
+    except AssistantError as e:
+        raise CorpusError(f"{path.name}: {e}") from e
+    clean_meta = {
+        str(k): _plain(v) for k, v in meta.items() if k not in {"doc_id", "title", "kind"}
+    }
     clean_meta["path"] = str(path)
     clean_meta["format"] = suffix.lstrip(".")
     return SourceDocument(
         doc_id=doc_id,
-        title=title,
+        title=title or path.name,
         kind=kind,
         text=text,
         sections=sections,
         metadata=clean_meta,
-        content_hash=file_hash(data + repr(sorted(meta.items())).encode()),
+        content_hash=file_hash(data + repr(sorted(meta.items(), key=str)).encode()),
     )
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, str | int | float | bool):
+    """Metadata values as Chroma accepts them; containers are flattened, bounded, never str()'d
+    whole (a YAML structure can be huge)."""
+    if isinstance(value, str):
+        return value[:1000]
+    if isinstance(value, bool | int | float):
         return value
     if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value)
-    return str(value)
+        items = [str(v)[:200] for v in value[:50] if isinstance(v, str | int | float | bool)]
+        return ", ".join(items)
+    if isinstance(value, date):
+        return value.isoformat()
+    return type(value).__name__
 
 
 def _title_from(path: Path, blocks: list[Block]) -> str:
@@ -505,8 +423,10 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
         p = Path(p)
         if p.is_dir():
             for child in sorted(p.rglob("*")):
-                if child.is_file() and not child.name.startswith(".") and not child.name.endswith(
-                    SIDECAR_SUFFIX
+                if (
+                    child.is_file()
+                    and not child.name.startswith(".")
+                    and not child.name.endswith(SIDECAR_SUFFIX)
                 ):
                     yield child
         else:
