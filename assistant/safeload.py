@@ -151,6 +151,7 @@ class SafeLoader:
                 ran out of memory or crashed.
         """
         path = Path(path)
+        self.last = None
         check_path(path, self.max_bytes)  # size limit before anything reads the file
         fresh = self._proc is None or self._proc.poll() is not None
         self.start()

@@ -79,7 +79,9 @@ def make_docx(path: Path, *, title: str = "教师企业实践管理规定") -> P
         "填写考核表，考核结果记入教师业务档案。"
     )
     d.add_heading("Evaluation", level=2)
-    d.add_paragraph("Teachers who skip the enterprise placement lose eligibility for promotion that year.")
+    d.add_paragraph(
+        "Teachers who skip the enterprise placement lose eligibility for promotion that year."
+    )
     d.save(str(path))
     return path
 

@@ -100,12 +100,16 @@ CASES = [
 
 
 @pytest.mark.parametrize(("doc_id", "question", "key", "label", "phrase", "title"), CASES)
-def test_own_document_found_with_section_and_title(own_docs, doc_id, question, key, label, phrase, title):
+def test_own_document_found_with_section_and_title(
+    own_docs, doc_id, question, key, label, phrase, title
+):
     a, _files = own_docs
     passages = a.retrieve(question, k=3, sources=[doc_id])
     assert passages and {p.doc_id for p in passages} == {doc_id}
     top = passages[0]
-    assert top.metadata["section_key"] == key, [(p.metadata["section_key"], p.text[:40]) for p in passages]
+    assert top.metadata["section_key"] == key, [
+        (p.metadata["section_key"], p.text[:40]) for p in passages
+    ]
     assert top.section.startswith(label)
     assert phrase in top.text
     assert top.title == title
@@ -146,7 +150,8 @@ def test_cli_overrides_win(tmp_path):
     from .make_docs import make_markdown
 
     doc = load_file(
-        make_markdown(tmp_path / "s.md"), overrides={"title": "Mine", "kind": "policy", "doc_id": "X 1"}
+        make_markdown(tmp_path / "s.md"),
+        overrides={"title": "Mine", "kind": "policy", "doc_id": "X 1"},
     )
     assert (doc.title, doc.kind, doc.doc_id) == ("Mine", "policy", "x-1")
 
@@ -169,9 +174,18 @@ def _keys(lines: list[str]) -> list[str]:
 @pytest.mark.parametrize(
     ("lines", "keys"),
     [
-        (["第一章 总则", "第三条 学院应当：", "（一）建立制度；", "（二）落实经费。"], ["第一章", "第三条", "第三条(一)", "第三条(二)"]),
-        (["一、总体要求", "（一）指导思想", "正文。", "（二）基本原则", "二、主要任务"], ["一", "一(一)", "一(二)", "二"]),
-        (["3. The problem", "(1) Teachers lack time.", "(2) Funding is short."], ["3", "3(1)", "3(2)"]),
+        (
+            ["第一章 总则", "第三条 学院应当：", "（一）建立制度；", "（二）落实经费。"],
+            ["第一章", "第三条", "第三条(一)", "第三条(二)"],
+        ),
+        (
+            ["一、总体要求", "（一）指导思想", "正文。", "（二）基本原则", "二、主要任务"],
+            ["一", "一(一)", "一(二)", "二"],
+        ),
+        (
+            ["3. The problem", "(1) Teachers lack time.", "(2) Funding is short."],
+            ["3", "3(1)", "3(2)"],
+        ),
         (["4. Countermeasures", "4.3 Attach importance to teachers", "Body."], ["4", "4.3"]),
         (["1.2 billion yuan was spent.", "2.5% of GDP."], []),
         (["第十二条　学生实习期间的安全由学院负责。"], ["第十二条"]),
