@@ -216,6 +216,10 @@ def answer_question(
     kinds: list[str] | None = None,
 ) -> Answer:
     """Retrieve and compose (LLM when configured, else extractive)."""
+    if assistant.settings.llm:
+        from .llm import answer_with_llm  # lazy: the default path never imports LangChain models
+
+        return answer_with_llm(assistant, question, history, sources=sources, kinds=kinds)
     language = detect_language(question)
     query, previous = condense(question, history)
     passages = assistant.retriever.retrieve(query, 8, sources=sources, kinds=kinds)

@@ -20,6 +20,10 @@ def _settings(args: argparse.Namespace) -> Any:
         overrides["chroma_url"] = args.chroma_url
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = Path(args.data_dir)
+    if getattr(args, "llm", None):
+        overrides["llm"] = args.llm
+    if getattr(args, "llm_base_url", None):
+        overrides["llm_base_url"] = args.llm_base_url
     return Settings(**overrides)
 
 
@@ -121,6 +125,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
                     "text": answer.text,
                     "grounded": answer.grounded,
                     "mode": answer.mode,
+                    "notice": answer.notice,
+                    "unsupported_sentences": answer.unsupported_sentences,
                     "citations": [
                         {"n": i + 1, "citation": p.citation, "doc_id": p.doc_id, "text": p.text}
                         for i, p in enumerate(answer.citations)
@@ -132,6 +138,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         )
     else:
         print(answer.text)
+    if answer.notice:
+        print(f"note: {answer.notice}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -212,6 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--chroma-url", help="use a Chroma server (http://host:port)")
     parser.add_argument("--data-dir", help="where the embedded index lives")
+    parser.add_argument(
+        "--llm", help="write answers with an LLM: ollama:<model> or openai:<model> (docs/llm.md)"
+    )
+    parser.add_argument("--llm-base-url", help="the LLM server, e.g. http://127.0.0.1:11434")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="index files or folders")

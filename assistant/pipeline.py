@@ -9,7 +9,7 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,12 @@ class Assistant:
         )
         self._corpus_checked = False
         self._corpus_lock = threading.Lock()
+        self.llm: Any = None  # LLMAnswerer when Settings.llm is set (assistant/llm.py)
+        if settings.llm:
+            from .llm import LLMAnswerer
+
+            # checks ASSISTANT_LLM* and the three prompt files now, at start-up
+            self.llm = LLMAnswerer(self)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Assistant:
@@ -273,6 +279,29 @@ class Assistant:
         self.ensure_corpus()
         question, src, kind_list = self.validate(question, 5, sources, kinds)
         return answer_question(self, question, history, sources=src, kinds=kind_list)
+
+    def ask_stream(
+        self,
+        question: str,
+        history: Sequence[Any] | None = None,
+        *,
+        sources: Sequence[str] | None = None,
+        kinds: Sequence[str] | None = None,
+    ) -> Iterator[str | Answer]:
+        """Like ask(), streamed: yields the text so far (str) while an LLM writes, then the Answer.
+
+        Without an LLM (or when the model is not asked) it yields just the final Answer. The last
+        item is always an Answer; LLM failures end in the extractive answer with Answer.notice.
+        Input errors raise before the first item, as in ask().
+        """
+        self.ensure_corpus()
+        question, src, kind_list = self.validate(question, 5, sources, kinds)
+        if self.llm is None:
+            from .answering import answer_question
+
+            yield answer_question(self, question, history, sources=src, kinds=kind_list)
+            return
+        yield from self.llm.stream(question, history, sources=src, kinds=kind_list)
 
 
 def _conflict(rec: DocRecord | None, path: Path) -> str:
