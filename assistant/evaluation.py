@@ -78,7 +78,8 @@ def evaluate_set(
         res.hit1 += rank == 0
         res.hit3 += rank is not None and rank < 3
         res.mrr += 1 / (rank + 1) if rank is not None else 0
-        grounded_passages = passages if restrict_paper else passages
+        # grounded as ask() decides it: on the whole corpus, not the restricted search
+        grounded_passages = assistant.retrieve(item["q"], k=8) if restrict_paper else passages
         res.grounded += is_supported(grounded_passages, detect_language(item["q"]))
         if rank != 0:
             res.misses.append(
