@@ -303,6 +303,41 @@ class Assistant:
             return
         yield from self.llm.stream(question, history, sources=src, kinds=kind_list)
 
+    def passage_context(self, passage: Passage, chars: int = 600) -> tuple[str, str]:
+        """The document text just before and just after a passage (from neighbouring chunks).
+
+        Works for every indexed document, including uploads whose files are gone: the text
+        comes from the index, trimmed with the chunks' verbatim start/end offsets.
+
+        Args:
+            passage: a Passage returned by retrieve() or cited by ask().
+            chars: at most this many characters on each side.
+
+        Returns:
+            (text before, text after); empty strings at the document's edges.
+        """
+        meta = passage.metadata
+        try:
+            ordinal, start, end = int(meta["ordinal"]), int(meta["start"]), int(meta["end"])
+        except (KeyError, TypeError, ValueError):
+            return "", ""
+        rec = self.store.registry().get(passage.doc_id)
+        where: dict[str, Any] = {
+            "$and": [{"doc_id": passage.doc_id}, {"ordinal": {"$in": [ordinal - 1, ordinal + 1]}}]
+        }
+        got = self.store.minilm.get(where=where, include=["documents", "metadatas"])
+        before = after = ""
+        for text, m in zip(got["documents"], got["metadatas"], strict=False):
+            m = m or {}
+            if rec is not None and m.get("doc_hash") != rec.doc_hash:
+                continue  # a stale chunk of an older version of the document
+            c_start, c_end = int(m.get("start", 0)), int(m.get("end", 0))
+            if int(m.get("ordinal", -2)) == ordinal - 1 and c_start < start:
+                before = text[: max(0, start - c_start)][-chars:]
+            elif int(m.get("ordinal", -2)) == ordinal + 1 and c_end > end:
+                after = text[max(0, end - c_start) :][:chars]
+        return before, after
+
 
 def _conflict(rec: DocRecord | None, path: Path) -> str:
     if rec is None:
