@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -61,8 +62,14 @@ def start_server(port: int, data_dir: str | None) -> subprocess.Popen[bytes]:
     raise SystemExit("server did not start in 300 s")
 
 
-def run_users(url: str, users: int, questions: list[str], per_user: int) -> dict[str, object]:
-    """Run `users` concurrent sessions, each asking `per_user` questions."""
+def run_users(
+    url: str, users: int, questions: list[str], per_user: int, think: float = 0.0
+) -> dict[str, object]:
+    """Run `users` concurrent sessions, each asking `per_user` questions.
+
+    think: seconds a user reads an answer before the next question (uniform 0..2*think);
+    0 means back-to-back requests (saturation).
+    """
     from gradio_client import Client
 
     latencies: list[float] = []
@@ -83,7 +90,10 @@ def run_users(url: str, users: int, questions: list[str], per_user: int) -> dict
             return
         with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait()
+        rng = random.Random(i)
         for j in range(per_user):
+            if think and j:
+                time.sleep(rng.uniform(0, 2 * think))
             q = questions[(i * per_user + j) % len(questions)]
             t0 = time.perf_counter()
             try:
@@ -133,6 +143,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, nargs="+", default=[1, 5, 20, 50])
     parser.add_argument("--per-user", type=int, default=4, help="questions each user asks")
+    parser.add_argument("--think", type=float, default=0.0, help="mean seconds between questions")
     parser.add_argument("--url", help="an already running server (default: start one)")
     parser.add_argument("--port", type=int, default=7899)
     parser.add_argument("--data-dir", help="ASSISTANT_DATA_DIR for the started server")
@@ -146,11 +157,14 @@ def main() -> int:
         url = f"http://127.0.0.1:{args.port}"
     try:
         reference = run_users(url, 1, questions, len(questions))["answers"]  # warm-up + truth
-        print(f"server {url}; {len(questions)} golden questions; {args.per_user} per user")
+        print(
+            f"server {url}; {len(questions)} golden questions; {args.per_user} per user; "
+            f"think time {args.think} s"
+        )
         print(f"{'users':>5} {'req':>5} {'ok':>5} {'err':>4} {'refused':>7} {'p50 s':>7} "
               f"{'p95 s':>7} {'max s':>7} {'req/s':>6} {'mismatch':>8}")  # fmt: skip
         for n in args.users:
-            r = run_users(url, n, questions, args.per_user)
+            r = run_users(url, n, questions, args.per_user, args.think)
             answers = r["answers"]
             assert isinstance(answers, dict) and isinstance(reference, dict)
             mismatch = sum(1 for q, a in answers.items() if reference.get(q) != a)
