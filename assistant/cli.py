@@ -182,6 +182,35 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """assistant check: compare the registry with the index and probe vector search."""
+    from .maintenance import check_index
+
+    settings = _settings(args)
+    problems = check_index(settings)
+    for problem in problems:
+        print(f"problem   {problem}")
+    if problems:
+        print(f"{len(problems)} problem(s); run `assistant reindex` to rebuild the index.")
+        return EXIT_ERROR
+    print("ok: the index is consistent")
+    return EXIT_OK
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    """assistant reindex: rebuild the index from the recorded source files and the corpus."""
+    from .maintenance import reindex
+
+    report = reindex(_settings(args), progress=_progress_printer())
+    for skipped in report.skipped:
+        print(f"skipped   {skipped.path}: {skipped.reason}")
+    print(
+        f"reindexed: {len(report.added)} documents, {report.chunks_written} chunks written, "
+        f"{len(report.skipped)} skipped"
+    )
+    return {"ok": EXIT_OK, "partial": EXIT_PARTIAL}.get(report.status, EXIT_ERROR)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     """assistant eval."""
     from .evaluation import GOLDEN_DIR, run_eval
@@ -255,6 +284,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("doc_id")
     p.set_defaults(func=cmd_remove)
 
+    p = sub.add_parser("check", help="check the index for damage or half-indexed documents")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("reindex", help="rebuild the index from the recorded source files")
+    p.set_defaults(func=cmd_reindex)
+
     p = sub.add_parser("eval", help="retrieval quality on the golden sets")
     p.add_argument("--golden", help="folder of golden *.jsonl files")
     p.add_argument("--json", action="store_true")
@@ -285,6 +320,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BaseException as e:
+        if not _from_index_library(e):
+            raise
+        print(
+            f"error: the index is damaged or unreadable ({type(e).__name__}: {str(e)[:300]}); "
+            "run `assistant check` for details and `assistant reindex` to rebuild it.",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+
+
+def _from_index_library(e: BaseException) -> bool:
+    """True for errors raised inside Chroma (incl. Rust panics) rather than by our code."""
+    module = type(e).__module__ or ""
+    if module.startswith(("chromadb", "pyo3_runtime", "sqlite3")):
+        return True
+    tb = e.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return bool(tb and "/chromadb/" in tb.tb_frame.f_code.co_filename and isinstance(e, Exception))
 
 
 if __name__ == "__main__":

@@ -206,6 +206,7 @@ class Store:
         self.docs.upsert(ids=[doc_id], embeddings=[[1.0]], metadatas=[record])
         self._delete_where({"$and": [{"doc_id": doc_id}, {"doc_hash": {"$ne": doc_hash}}]})
         self._registry = None
+        self._record_source(doc_id, record)
 
     def remove(self, doc_id: str) -> bool:
         """Delete a document and its chunks; False when it was not indexed."""
@@ -213,7 +214,34 @@ class Store:
         self.docs.delete(ids=[doc_id])
         self._delete_where({"doc_id": doc_id})
         self._registry = None
+        self._record_source(doc_id, None)
         return known
+
+    def _record_source(self, doc_id: str, record: dict[str, Any] | None) -> None:
+        """Keep sources-<name>.json next to an embedded index: the files `assistant reindex`
+        re-ingests when the registry itself is unreadable (see maintenance.py)."""
+        if self.lock_path is None:
+            return
+        import json
+
+        path = self.lock_path.parent / f"sources-{self.name}.json"
+        try:
+            sources = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            sources = {}
+        if not isinstance(sources, dict):
+            sources = {}
+        if record is None:
+            sources.pop(doc_id, None)
+        else:
+            keep = ("path", "title", "kind", "origin")
+            sources[doc_id] = {k: record[k] for k in keep if k in record}
+        tmp = path.with_suffix(".json.tmp")
+        try:
+            tmp.write_text(json.dumps(sources, ensure_ascii=False, indent=1), encoding="utf-8")
+            tmp.replace(path)  # atomic: a crash leaves the old or the new manifest
+        except OSError as e:
+            logger.warning("could not update %s (%s)", path, e)
 
     def _delete_where(self, where: dict[str, Any]) -> None:
         self.minilm.delete(where=where)
