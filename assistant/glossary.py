@@ -42,9 +42,9 @@ def expansion(question: str) -> str:
     lowered = question.lower()
     added: list[str] = []
     for pattern, cjk, add in _entries():
-        if (pattern is not None and pattern.search(lowered)) or any(f in question for f in cjk):
-            if add not in added:
-                added.append(add)
+        hit = (pattern is not None and pattern.search(lowered)) or any(f in question for f in cjk)
+        if hit and add not in added:
+            added.append(add)
     return " ".join(added)
 
 

@@ -1,4 +1,4 @@
-"""Retrieve: question -> ranked Passages. Hybrid: dense MiniLM ‖ dense USE ‖ BM25 -> RRF -> rescoring.
+"""Retrieve: question -> ranked Passages (MiniLM ‖ USE ‖ BM25 -> RRF -> second stage).
 
 Input: a question and filters. Output: list[Passage], best first.
 """
@@ -41,7 +41,11 @@ def citation_label(title: str, kind: str, section: str, meta: dict[str, Any]) ->
     """Human-readable citation, e.g. 'Title (paper), §4.3 Attach importance to ...'."""
     bits = [KIND_LABELS.get(kind, kind)]
     if kind == "policy":
-        bits = [b for b in (meta.get("issuer"), str(meta.get("date", ""))[:4], meta.get("doc_number")) if b]
+        bits = [
+            b
+            for b in (meta.get("issuer"), str(meta.get("date", ""))[:4], meta.get("doc_number"))
+            if b
+        ]
     label = f"{title} ({', '.join(str(b) for b in bits)})" if bits else title
     return f"{label}, §{section}" if section else label
 
