@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from typing import IO
 
 from .errors import CorpusError
 
@@ -123,7 +124,7 @@ def check_docx(data: bytes, name: str) -> None:
             raise CorpusError(f"{name}: broken part {info.filename} ({e})") from e
 
 
-def _scan_for_dtd(part: io.BufferedIOBase | zipfile.ZipExtFile, name: str, part_name: str) -> None:
+def _scan_for_dtd(part: IO[bytes], name: str, part_name: str) -> None:
     """Look for a DOCTYPE/ENTITY declaration anywhere in an XML part (streamed, bounded)."""
     tail = b""
     first = True

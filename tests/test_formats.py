@@ -140,7 +140,7 @@ def test_pdf_layout_lines_joined_into_paragraphs(tmp_path):
 
 
 def test_html_drops_script_and_keeps_title(own_docs):
-    a, files = own_docs
+    _a, files = own_docs
     doc = load_file(files["library-hours"])
     assert "do not index me" not in doc.text
     assert doc.title == "Library Opening Hours"

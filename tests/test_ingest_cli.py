@@ -44,7 +44,7 @@ def ingested(tmp_path_factory):
 
 
 def test_folder_with_bad_files_is_partial(ingested):
-    _base, folder, data, good, r = ingested
+    _base, _folder, data, good, r = ingested
     assert r.returncode == 3, (r.stdout, r.stderr)
     assert "Traceback" not in r.stderr
     for doc_id in good:
@@ -70,7 +70,8 @@ def test_rerun_is_a_noop_and_change_replaces_chunks(ingested):
     md = good["scholarships"]
     md.write_text(
         md.read_text(encoding="utf-8")
-        + "\n## 3. Appeals\n\nStudents may appeal within ten days.\n\n## 4. Payment\n\nPaid by bank transfer.\n",
+        + "\n## 3. Appeals\n\nStudents may appeal within ten days.\n"
+        + "\n## 4. Payment\n\nPaid by bank transfer.\n",
         encoding="utf-8",
     )
     r = _ingest(data, md)
@@ -144,7 +145,8 @@ def test_damaged_index_is_reported_then_rebuilt(ingested, damage):
     if check.returncode == 1:
         assert "reindex" in check.stdout
     print(
-        f"\n{damage}: docs rc={r.returncode} {r.stderr.strip()[:150]!r} | check rc={check.returncode}"
+        f"\n{damage}: docs rc={r.returncode} {r.stderr.strip()[:150]!r} "
+        f"| check rc={check.returncode}"
     )
     rebuilt = run_cli("reindex", env=_env(broken))
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
