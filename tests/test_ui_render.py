@@ -158,3 +158,22 @@ def test_inert_breaks_autolinks_without_changing_the_visible_text() -> None:
     assert md == "see http:\\/\\/evil.example/a, WWW\\.evil.example and x\\@evil.example"
     detail = render.source_detail(1, _passage("mail boss@evil.example or http://evil.example"))
     assert "http://" not in detail and "boss@" not in detail
+
+
+def test_answer_footer_names_the_mode_and_shows_the_notice():
+    from assistant.types import Answer
+    from ui.render import answer_footer
+
+    plain = answer_footer(Answer(text="x", citations=[], grounded=True))
+    assert "extractive" in plain and "Note" not in plain
+    llm = answer_footer(
+        Answer(
+            text="x",
+            citations=[],
+            grounded=False,
+            mode="llm:openai:m",
+            notice="The model timed out; the extractive answer is shown <b>instead</b>.",
+        )
+    )
+    assert "llm:openai:m" in llm and "timed out" in llm
+    assert "<b>" not in llm

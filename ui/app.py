@@ -185,21 +185,37 @@ def build_app(assistant: Any, options: ServeOptions) -> Any:
             return
         shown = [*(chat_history or []), {"role": "user", "content": render.escape_md(message)}]
         yield (shown, "", *skip_sources, gr.skip())
+        answer = None
+        streamed = False
         try:
-            answer = assistant.ask(
+            # ask_stream yields the text so far while an LLM writes, then the final Answer
+            for item in assistant.ask_stream(
                 message, _history(turns), sources=docs or None, kinds=_kinds(kinds)
-            )
+            ):
+                if isinstance(item, str):
+                    streamed = True
+                    yield (
+                        [*shown, {"role": "assistant", "content": render.inert(item)}],
+                        gr.skip(),
+                        *skip_sources,
+                        gr.skip(),
+                    )
+                else:
+                    answer = item
         except AssistantError as e:
             raise gr.Error(str(e)) from e
-        text = render.inert(answer.text)
-        for part in render.stream_chunks(text):
-            yield (
-                [*shown, {"role": "assistant", "content": part}],
-                gr.skip(),
-                *skip_sources,
-                gr.skip(),
-            )
-            time.sleep(STREAM_DELAY)
+        if answer is None:  # pragma: no cover - ask_stream always ends with an Answer
+            raise gr.Error("No answer was produced; please try again.")
+        text = render.inert(answer.text) + render.answer_footer(answer)
+        if not streamed:  # the extractive answer is ready at once: reveal it progressively
+            for part in render.stream_chunks(text):
+                yield (
+                    [*shown, {"role": "assistant", "content": part}],
+                    gr.skip(),
+                    *skip_sources,
+                    gr.skip(),
+                )
+                time.sleep(STREAM_DELAY)
         new_turns = [*turns, render.turn_record(message, answer)]
         yield (
             [*shown, {"role": "assistant", "content": text}],

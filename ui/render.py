@@ -60,6 +60,20 @@ def _break_link(match: re.Match[str]) -> str:
     return token[:-1] + "\\."  # www. -> www\.
 
 
+def answer_footer(answer: Answer) -> str:
+    """A small line saying which mode answered, and any notice (e.g. an LLM fallback)."""
+    zh = answer.language == "zh"
+    if answer.mode == "extractive":
+        mode = "抽取式回答：每句均为原文引用" if zh else "extractive: every sentence is quoted verbatim"
+    else:
+        mode = (f"由 {answer.mode} 撰写，引用已核验" if zh
+                else f"written by {answer.mode}; citations verified")  # fmt: skip
+    lines = [f"\n\n_{escape_md(mode)}_"]
+    if answer.notice:
+        lines.append(f"\n\n> **{'提示' if zh else 'Note'}:** {escape_md(answer.notice)}")
+    return "".join(lines)
+
+
 def stream_chunks(text: str, steps: int = STREAM_STEPS) -> Iterator[str]:
     """Progressively longer prefixes of `text`, cut at whitespace, ending with the full text.
 
