@@ -203,3 +203,18 @@ def test_sections_are_verbatim_offsets(own_docs):
         for s in doc.sections:
             assert 0 <= s.body_start <= s.body_end <= len(doc.text)
         assert not re.search(r"\n{3,}", doc.text)
+
+
+def test_sandbox_child_is_light_and_reused(tmp_path):
+    """The parser child never maps torch/onnxruntime/chromadb, and serves many files."""
+    from assistant.safeload import SafeLoader
+
+    files = make_good_folder(tmp_path / "docs")
+    with SafeLoader(timeout=30, memory_mb=1024) as loader:
+        docs = [loader.load(p) for p in files.values()]
+        pid = loader._proc.pid
+        maps = open(f"/proc/{pid}/maps").read()
+        assert loader.last is not None and not loader.last.fresh_worker
+    assert sorted(d.doc_id for d in docs) == sorted(files)
+    for lib in ("torch", "onnxruntime", "chromadb"):
+        assert lib not in maps
