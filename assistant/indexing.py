@@ -97,17 +97,31 @@ def make_client(settings: Settings) -> Any:
 class Store:
     """Chroma collections of one corpus, with the commit protocol described above."""
 
-    def __init__(self, client: Any, name: str, *, lock_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        name: str,
+        *,
+        lock_path: Path | None = None,
+        reopen: Callable[[], Any] | None = None,
+    ) -> None:
         """Open (or create) the collections.
 
         Args:
             client: a chromadb client (persistent or HTTP).
             name: collection prefix, 3-40 chars of [a-zA-Z0-9._-].
             lock_path: file lock guarding writers of an embedded store (None for a server).
+            reopen: returns a fresh client for an embedded store; called when another process
+                changed the registry, because an embedded client never sees another process's
+                HNSW writes (measured with chromadb 1.5.9: get()/count() see them, query()
+                does not until the client is re-created; see docs/scale.md).
         """
         self.client = client
         self.name = name
         self.lock_path = lock_path
+        self._reopen = reopen
+        self._seen_fp: str | None = None  # fingerprint this client is known to be coherent with
+        self._writing = 0
         try:
             self.minilm = client.get_or_create_collection(
                 f"{name}-minilm", embedding_function=None, metadata={"hnsw:space": "cosine"}
@@ -144,14 +158,35 @@ class Store:
                 )
             self._registry = records
             self._registry_time = now
+            self._fp = _fingerprint(records)
+            if self._seen_fp is None or self._writing:
+                self._seen_fp = self._fp
+            elif self._fp != self._seen_fp:
+                self._refresh_client()
         return self._registry
+
+    def _refresh_client(self) -> None:
+        """Another process committed: re-create the embedded client so query() sees it."""
+        self._seen_fp = self._fp
+        if self._reopen is None:
+            return
+        with contextlib.suppress(Exception):  # private Chroma API: drop the cached system
+            from chromadb.api.shared_system_client import SharedSystemClient
+
+            SharedSystemClient._identifier_to_system.pop(self.client._identifier, None)
+        t = time.perf_counter()
+        client = self._reopen()
+        minilm = client.get_collection(f"{self.name}-minilm")
+        use = client.get_collection(f"{self.name}-use")
+        docs = client.get_collection(f"{self.name}-docs")
+        # swap all at once; in-flight queries keep using the old objects, which still work
+        self.client, self.minilm, self.use, self.docs = client, minilm, use, docs
+        logger.info("index changed in another process: reopened (%.2f s)", time.perf_counter() - t)
 
     def fingerprint(self) -> str:
         """Hash of the committed (doc_id, doc_hash) pairs: changes whenever the corpus does."""
-        import hashlib
-
-        pairs = sorted((r.doc_id, r.doc_hash) for r in self.registry().values())
-        return hashlib.sha256(repr(pairs).encode()).hexdigest()[:16]
+        self.registry()
+        return self._fp
 
     def chunk_count(self) -> int:
         """Number of committed chunks."""
@@ -177,7 +212,14 @@ class Store:
                 "finish, or run both through one Chroma server (ASSISTANT_CHROMA_URL)."
             ) from None
         try:
-            yield
+            # another process may have written since our last look: catch up before writing
+            self.registry(fresh=True)
+            self._writing += 1
+            try:
+                yield
+            finally:
+                self._writing -= 1
+                self.registry(fresh=True)  # our own writes: coherent, no reopen needed
         finally:
             lock.release()
 
@@ -207,6 +249,30 @@ class Store:
         self._delete_where({"$and": [{"doc_id": doc_id}, {"doc_hash": {"$ne": doc_hash}}]})
         self._registry = None
         self._record_source(doc_id, record)
+
+    def commit_many(self, docs: Sequence[tuple[str, str, int, dict[str, Any], bool]]) -> None:
+        """Commit several documents with one registry write.
+
+        Args:
+            docs: (doc_id, doc_hash, chunks, metadata, replaces_old_version) per document;
+                the old chunks are deleted only for documents that had an older version.
+        """
+        if not docs:
+            return
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+        records = []
+        for _, doc_hash, chunks, metadata, _ in docs:
+            record = _clean_meta({**metadata, "doc_hash": doc_hash, "chunks": chunks})
+            record["ingested_at"] = stamp
+            records.append(record)
+        self.docs.upsert(
+            ids=[d[0] for d in docs], embeddings=[[1.0]] * len(docs), metadatas=records
+        )
+        for (doc_id, doc_hash, _, _, replaces), record in zip(docs, records, strict=True):
+            if replaces:
+                self._delete_where({"$and": [{"doc_id": doc_id}, {"doc_hash": {"$ne": doc_hash}}]})
+            self._record_source(doc_id, record)
+        self._registry = None
 
     def remove(self, doc_id: str) -> bool:
         """Delete a document and its chunks; False when it was not indexed."""
@@ -288,7 +354,9 @@ class Store:
         for suffix in ("minilm", "use", "docs"):
             with contextlib.suppress(Exception):
                 self.client.delete_collection(f"{self.name}-{suffix}")
-        self.__init__(self.client, self.name, lock_path=self.lock_path)  # type: ignore[misc]  # reopen
+        self.__init__(  # type: ignore[misc]  # reopen the collections
+            self.client, self.name, lock_path=self.lock_path, reopen=self._reopen
+        )
 
     # ------------------------------------------------------------------ reading
 
@@ -318,6 +386,13 @@ class Store:
             if chunk_id in use_vecs:
                 out[chunk_id] = (text, dict(meta), np.asarray(vec, dtype=np.float32), use_vecs[chunk_id])
         return out
+
+
+def _fingerprint(records: dict[str, DocRecord]) -> str:
+    import hashlib
+
+    pairs = sorted((r.doc_id, r.doc_hash) for r in records.values())
+    return hashlib.sha256(repr(pairs).encode()).hexdigest()[:16]
 
 
 def _pages(coll: Any, include: list[str], size: int = 5000) -> Iterator[tuple[Any, ...]]:

@@ -43,7 +43,8 @@ class Assistant:
         self.settings = settings
         client = make_client(settings)
         lock = None if settings.chroma_url else settings.data_dir / "write.lock"
-        self.store = Store(client, settings.collection, lock_path=lock)
+        reopen = None if settings.chroma_url else lambda: make_client(settings)
+        self.store = Store(client, settings.collection, lock_path=lock, reopen=reopen)
         self.lexical = LexicalIndex(self.store, settings.data_dir / "bm25")
         self.minilm, self.use = default_encoders()
         self.retriever = HybridRetriever(
@@ -189,15 +190,19 @@ class Assistant:
         chunks = [c for _, cs, _ in pending for c in cs]
         minilm = self.minilm.encode_documents([c.embed_text for c in chunks])
         use = self.use.encode_documents([c.embed_text for c in chunks])
-        offset = 0
+        # one upsert per collection for the whole batch, then one registry write: chunks are
+        # all in place before any of their documents is committed
+        self.store.write_chunks(chunks, minilm, use)
+        commits = []
         for doc, doc_chunks, status in pending:
-            n = len(doc_chunks)
-            self.store.write_chunks(doc_chunks, minilm[offset : offset + n], use[offset : offset + n])
-            offset += n
             meta = {**doc.metadata, "title": doc.title, "kind": doc.kind, "lang": doc.language}
-            self.store.commit(doc.doc_id, doc.content_hash, n, meta)
+            commits.append(
+                (doc.doc_id, doc.content_hash, len(doc_chunks), meta, status == "updated")
+            )
+        self.store.commit_many(commits)
+        for doc, doc_chunks, status in pending:
             (report.added if status == "added" else report.updated).append(doc.doc_id)
-            report.chunks_written += n
+            report.chunks_written += len(doc_chunks)
         pending.clear()
 
     def remove(self, doc_id: str) -> bool:
@@ -219,6 +224,9 @@ class Assistant:
         self, question: Any, k: int, sources: Sequence[str] | None, kinds: Sequence[str] | None
     ) -> tuple[str, list[str] | None, list[str] | None]:
         """Check a question and filters; return the cleaned values."""
+        # refresh the (2 s cached) registry *before* retrieval touches the collections: when
+        # another process committed, this re-opens the embedded client so queries see it
+        self.store.registry()
         if not isinstance(question, str):
             raise InvalidInputError(f"The question must be text, got {type(question).__name__}.")
         question = " ".join(question.split())
