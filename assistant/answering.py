@@ -47,18 +47,24 @@ def escape_md(text: str) -> str:
 
 
 def support(passage: Passage) -> float:
-    """Evidence that a passage is about the question (see SUPPORT_THRESHOLD)."""
+    """Evidence that a passage answers the question, as a margin over its threshold (>= 0: yes).
+
+    English question and English passage: the dense cosine with the question as asked, with its
+    glossary expansion and the raw BM25 score. A Chinese question or a Chinese passage: the
+    multilingual USE cosine (MiniLM and BM25 do not cross languages).
+    """
     meta = passage.metadata
-    expanded = float(meta.get("support_expanded", 0.0))
-    if meta.get("query_language") == "zh":
-        return expanded
+    if meta.get("query_language") == "zh" or meta.get("lang") == "zh":
+        return float(meta.get("cos_use", 0.0)) - SUPPORT_THRESHOLD["zh"]
     raw = float(meta.get("support", 0.0))
-    return 0.5 * raw + 0.5 * expanded + 0.05 * math.log1p(float(meta.get("bm25_raw", 0.0)))
+    expanded = float(meta.get("support_expanded", 0.0))
+    bm25 = 0.05 * math.log1p(float(meta.get("bm25_raw", 0.0)))
+    return 0.5 * raw + 0.5 * expanded + bm25 - SUPPORT_THRESHOLD["en"]
 
 
-def is_supported(passages: Sequence[Passage], language: str) -> bool:
-    """True when the best passage clears the calibrated support threshold."""
-    return bool(passages) and max(support(p) for p in passages) >= SUPPORT_THRESHOLD[language]
+def is_supported(passages: Sequence[Passage], language: str = "en") -> bool:
+    """True when the best passage clears its calibrated support threshold."""
+    return bool(passages) and max(support(p) for p in passages) >= 0.0
 
 
 def split_sentences(text: str) -> list[str]:
@@ -181,7 +187,7 @@ def compose_extractive(
         text = words["not_covered"].format(coverage=_coverage(assistant, language))
         return Answer(text=text, citations=[], grounded=False, language=language, question=question)
     top = max(support(p) for p in passages)
-    chosen = [p for p in passages if support(p) >= max(top - 0.12, SUPPORT_THRESHOLD[language])]
+    chosen = [p for p in passages if support(p) >= max(top - 0.12, 0.0)]
     chosen = chosen[:MAX_POINTS] or passages[:1]
     quotes = _select_sentences(assistant, question, chosen)
     lines = [words["intro"].format(question=escape_md(question))]
