@@ -96,7 +96,14 @@ class SafeLoader:
             ),
         }
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the child
-        self._proc = subprocess.Popen(
+        try:
+            self._proc = self._spawn(env)
+        except OSError as e:
+            self._discard()
+            raise CorpusError(f"cannot start the parser process ({e})") from e
+
+    def _spawn(self, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [sys.executable, "-m", "assistant.safeload", str(self.memory_mb), str(self.timeout)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
