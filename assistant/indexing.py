@@ -29,6 +29,10 @@ from .errors import StoreBusyError, StoreError
 logger = logging.getLogger(__name__)
 _REGISTRY_TTL = 2.0  # seconds a cached registry is trusted (other processes may write)
 _WRITE_BATCH = 1000
+# A record in the registry collection that every commit/remove rewrites with a new token, so a
+# reader checks for changes by fetching one record instead of the whole registry (O(1), not
+# O(documents), every _REGISTRY_TTL seconds).
+_GENERATION_ID = "__generation__"
 
 
 @dataclass(frozen=True)
@@ -139,17 +143,27 @@ class Store:
             ) from e
         self._registry: dict[str, DocRecord] | None = None
         self._registry_time = 0.0
+        self._generation: Any = None
 
     # ------------------------------------------------------------------ registry
 
     def registry(self, *, fresh: bool = False) -> dict[str, DocRecord]:
         """Committed documents by doc_id (cached for a short while)."""
         now = time.monotonic()
+        if not fresh and self._registry is not None and now - self._registry_time > _REGISTRY_TTL:
+            got = self.docs.get(ids=[_GENERATION_ID], include=["metadatas"])
+            gen = (got["metadatas"] or [{}])[0].get("generation") if got["ids"] else None
+            if gen is not None and gen == self._generation:
+                self._registry_time = now  # unchanged: keep the cached registry
         if fresh or self._registry is None or now - self._registry_time > _REGISTRY_TTL:
             got = self.docs.get(include=["metadatas"])
             records = {}
+            self._generation = None
             for doc_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
                 meta = dict(meta or {})
+                if doc_id == _GENERATION_ID:
+                    self._generation = meta.get("generation")
+                    continue
                 records[doc_id] = DocRecord(
                     doc_id=doc_id,
                     doc_hash=str(meta.pop("doc_hash", "")),
@@ -247,6 +261,7 @@ class Store:
         record["ingested_at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
         self.docs.upsert(ids=[doc_id], embeddings=[[1.0]], metadatas=[record])
         self._delete_where({"$and": [{"doc_id": doc_id}, {"doc_hash": {"$ne": doc_hash}}]})
+        self._bump_generation()
         self._registry = None
         self._record_source(doc_id, record)
 
@@ -272,6 +287,7 @@ class Store:
             if replaces:
                 self._delete_where({"$and": [{"doc_id": doc_id}, {"doc_hash": {"$ne": doc_hash}}]})
             self._record_source(doc_id, record)
+        self._bump_generation()
         self._registry = None
 
     def remove(self, doc_id: str) -> bool:
@@ -279,6 +295,7 @@ class Store:
         known = doc_id in self.registry(fresh=True)
         self.docs.delete(ids=[doc_id])
         self._delete_where({"doc_id": doc_id})
+        self._bump_generation()
         self._registry = None
         self._record_source(doc_id, None)
         return known
@@ -308,6 +325,15 @@ class Store:
             tmp.replace(path)  # atomic: a crash leaves the old or the new manifest
         except OSError as e:
             logger.warning("could not update %s (%s)", path, e)
+
+    def _bump_generation(self) -> None:
+        import uuid
+
+        self.docs.upsert(
+            ids=[_GENERATION_ID],
+            embeddings=[[1.0]],
+            metadatas=[{"generation": uuid.uuid4().hex, "doc_id": _GENERATION_ID}],
+        )
 
     def _delete_where(self, where: dict[str, Any]) -> None:
         self.minilm.delete(where=where)

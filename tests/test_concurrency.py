@@ -158,3 +158,24 @@ def test_ingest_while_web_chat_answers(shared_dir: Path, tmp_path: Path) -> None
     ranks = top.metadata["ranks"]
     assert ranks["minilm"] is not None and ranks["use"] is not None, ranks
     assert not reader.store.check()
+
+
+def test_unchanged_registry_is_checked_with_one_record(shared_dir: Path) -> None:
+    """Readers poll for changes every 2 s: that must not re-read every document record."""
+    from assistant import Settings
+    from assistant.pipeline import Assistant
+
+    store = Assistant(Settings(data_dir=shared_dir, auto_ingest=False)).store
+    first = store.registry(fresh=True)
+    assert len(first) >= 20
+    calls: list[object] = []
+    real_get = store.docs.get
+
+    def spy(*args: object, **kwargs: object) -> object:
+        calls.append(kwargs.get("ids"))
+        return real_get(*args, **kwargs)
+
+    store.docs.get = spy  # a spy on the real collection, not a fake
+    store._registry_time -= 10  # the cache has expired
+    assert store.registry() is first
+    assert calls == [["__generation__"]]
