@@ -1,0 +1,386 @@
+"""Scale benchmark: ingest throughput, retrieve latency and peak memory at 1k / 10k / 100k chunks.
+
+The corpora are synthetic but built only from the real corpus: Markdown documents whose
+titles, section headings and sentences are sampled (seeded RNG, so every run builds the same
+files) from corpus/. Each size runs in its own child process so peak RSS is per size.
+
+For each size it prints:
+- ingest throughput (chunks/s) through the real `Assistant.ingest` (files -> sandboxed load
+  -> split -> MiniLM + USE embeddings -> Chroma -> commit), and its ratio to the raw encode
+  throughput of the same texts: raw sentence-transformers MiniLM alone, and raw MiniLM + USE
+  (our ingest embeds with both, so MiniLM+USE is the honest limit);
+- retrieve p50 / p95 over the golden questions (after one warm-up query that builds BM25);
+- the cost of one registry refresh (Store.registry, done at most every 2 s per process);
+- peak RSS of the child process.
+
+Usage:
+    .venv/bin/python benchmarks/scale.py                    # 1k and 10k
+    .venv/bin/python benchmarks/scale.py --sizes 100000 --reuse-embeddings
+
+--reuse-embeddings keeps the vectors of every text in benchmarks/out/cache/ (keyed by a hash
+of the text list): the first run encodes and saves them, a re-run skips encoding, so its
+"ingest" number is the store path alone (it is labelled "cached" in the table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+OUT = REPO / "benchmarks" / "out"
+CORPUS = REPO / "corpus"
+sys.path.insert(0, str(REPO))
+
+
+# ---------------------------------------------------------------- synthetic corpus
+
+
+def _vocabulary() -> tuple[list[str], list[str], list[str]]:
+    """Sentences, headings and titles of the real corpus."""
+    sentences: list[str] = []
+    headings: list[str] = []
+    titles: list[str] = []
+    for path in sorted(CORPUS.rglob("*")):
+        if path.suffix not in {".md", ".txt"}:
+            continue
+        text = path.read_text(encoding="utf-8")
+        if text.startswith("---"):
+            front, _, text = text[3:].partition("\n---")
+            m = re.search(r"^title:\s*(.+)$", front, re.M)
+            if m:
+                titles.append(m.group(1).strip().strip('"'))
+        for line in text.splitlines():
+            line = line.strip()
+            if not line:
+                continue
+            if line.startswith("#") or (len(line) < 90 and re.match(r"^\d+(\.\d+)*\.?\s+\S", line)):
+                headings.append(re.sub(r"^[#\d.\s]+", "", line).strip() or line)
+                continue
+            for s in re.split(r"(?<=[.!?。！？])\s*", line):
+                if len(s) > 25:
+                    sentences.append(s.strip())
+    return sentences, [h for h in headings if len(h) > 3], titles
+
+
+def build_corpus(n_chunks: int, folder: Path, seed: int = 7) -> tuple[list[str], int]:
+    """Write Markdown documents to folder until they split into >= n_chunks chunks.
+
+    Returns the embed texts of all chunks (in ingest order) and the number of documents.
+    """
+    from assistant.chunking import split_document
+    from assistant.ingestion import load_file
+
+    rng = np.random.default_rng(seed)
+    sentences, headings, titles = _vocabulary()
+    folder.mkdir(parents=True, exist_ok=True)
+    marker = folder / ".complete"
+    texts: list[str] = []
+    n_docs = 0
+    while len(texts) < n_chunks:
+        title = f"{titles[rng.integers(len(titles))]} (synthetic {n_docs:06d})"
+        lines = ["---", f"doc_id: syn-{n_docs:06d}", f"title: {json.dumps(title)}", "kind: own"]
+        lines += ["---", ""]
+        lines.append(f"# {title}\n")
+        for s in range(int(rng.integers(4, 9))):
+            lines.append(f"## {s + 1}. {headings[rng.integers(len(headings))]}\n")
+            for _ in range(int(rng.integers(1, 4))):
+                k = int(rng.integers(3, 8))
+                para = " ".join(sentences[i] for i in rng.integers(len(sentences), size=k))
+                lines.append(para + "\n")
+        path = folder / f"syn-{n_docs:06d}.md"
+        if not marker.exists():
+            path.write_text("\n".join(lines), encoding="utf-8")
+        doc = load_file(path)
+        texts.extend(c.embed_text for c in split_document(doc))
+        n_docs += 1
+    marker.write_text(str(n_docs))
+    return texts, n_docs
+
+
+# ---------------------------------------------------------------- embedding cache
+
+
+class CachingEncoder:
+    """Wraps an encoder's encode_documents with a text -> vector cache (benchmark only)."""
+
+    def __init__(self, inner: object, cache: dict[str, np.ndarray], *, encode: bool) -> None:
+        self.inner = inner
+        self.cache = cache
+        self.encode = encode
+        self.name = inner.name  # type: ignore[attr-defined]
+        self.dim = inner.dim  # type: ignore[attr-defined]
+
+    def encode_documents(self, texts: list[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        if missing:
+            if not self.encode:
+                raise RuntimeError(f"{len(missing)} texts are not in the embedding cache")
+            for t, v in zip(missing, self.inner.encode_documents(missing), strict=True):  # type: ignore[attr-defined]
+                self.cache[t] = v
+        return np.stack([self.cache[t] for t in texts]) if texts else np.zeros((0, self.dim))
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self.inner.encode_queries(texts)  # type: ignore[attr-defined]
+
+
+def _cache_file(model: str, texts: list[str]) -> Path:
+    digest = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
+    return OUT / "cache" / f"{model}-{len(texts)}-{digest}.npz"
+
+
+def _load_cache(model: str, texts: list[str]) -> dict[str, np.ndarray]:
+    path = _cache_file(model, texts)
+    if not path.exists():
+        return {}
+    vecs = np.load(path)["v"]
+    return dict(zip(texts, vecs, strict=True))
+
+
+def _save_cache(model: str, texts: list[str], cache: dict[str, np.ndarray]) -> None:
+    path = _cache_file(model, texts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, v=np.stack([cache[t] for t in texts]).astype(np.float32))
+
+
+# ---------------------------------------------------------------- one size (child process)
+
+
+def _questions() -> list[str]:
+    out = []
+    for name in ("paper_en", "paper_zh", "policy_en", "policy_zh"):
+        for line in (REPO / "tests" / "golden" / f"{name}.jsonl").read_text().splitlines():
+            if line.strip():
+                out.append(json.loads(line)["q"])
+    return out[::3]  # 48 questions, en and zh
+
+
+def run_size(n: int, reuse: bool, raw_sample: int) -> dict[str, object]:
+    """Build, ingest and query one corpus size; returns the measurements."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from assistant.config import Settings
+    from assistant.embeddings import default_encoders, minilm_path
+    from assistant.pipeline import Assistant
+
+    docs = OUT / f"scale-{n}" / "docs"
+    texts, n_docs = build_corpus(n, docs)
+    data = OUT / f"scale-{n}" / "data"
+    import shutil
+
+    shutil.rmtree(data, ignore_errors=True)
+    result: dict[str, object] = {"size": n, "chunks": len(texts), "docs": n_docs}
+
+    # raw encode throughput on (a sample of) the same texts: the limit on this machine
+    sample = texts[: min(raw_sample, len(texts))]
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    st = SentenceTransformer(str(minilm_path()), device="cpu", local_files_only=True)
+    st.encode(sample[:64], batch_size=64)  # warm-up
+    t, c = time.perf_counter(), time.process_time()
+    st.encode(sample, batch_size=64, normalize_embeddings=True)
+    raw_minilm = len(sample) / (time.perf_counter() - t)
+    raw_minilm_cpu = len(sample) / (time.process_time() - c)
+    _, use = default_encoders()
+    use.encode_documents(sample[:64])  # warm-up (loads weights)
+    t, c = time.perf_counter(), time.process_time()
+    use.encode_documents(sample)
+    raw_use = len(sample) / (time.perf_counter() - t)
+    raw_use_cpu = len(sample) / (time.process_time() - c)
+    result.update(raw_sample=len(sample), raw_minilm=raw_minilm, raw_use=raw_use)
+    result["raw_both"] = 1.0 / (1.0 / raw_minilm + 1.0 / raw_use)
+    # per CPU-second too: on a shared machine wall-clock rates swing with the neighbours' load
+    result["raw_minilm_cpu"] = raw_minilm_cpu
+    result["raw_both_cpu"] = 1.0 / (1.0 / raw_minilm_cpu + 1.0 / raw_use_cpu)
+    del st
+
+    assistant = Assistant(Settings(data_dir=data, auto_ingest=False))
+    caches = {}
+    cached = False
+    if reuse:
+        caches = {m: _load_cache(m, texts) for m in ("minilm", "use")}
+        cached = all(len(c) >= len(set(texts)) for c in caches.values())
+        if not cached:
+            assistant.minilm.langchain_embeddings()  # model load is not ingest throughput
+        assistant.minilm = CachingEncoder(assistant.minilm, caches["minilm"], encode=not cached)  # type: ignore[assignment]
+        assistant.use = CachingEncoder(assistant.use, caches["use"], encode=not cached)  # type: ignore[assignment]
+    else:
+        assistant.minilm.langchain_embeddings()  # model load is not ingest throughput
+    t, c = time.perf_counter(), time.process_time()
+    report = assistant.ingest([docs])
+    ingest_s = time.perf_counter() - t
+    result["ingest_cps_cpu"] = report.chunks_written / (time.process_time() - c)
+    if report.skipped:
+        raise SystemExit(f"ingest skipped files: {report.skipped[:3]}")
+    if reuse and not cached:
+        for m, c in caches.items():
+            _save_cache(m, texts, c)
+    result.update(
+        ingest_s=ingest_s,
+        ingest_cps=report.chunks_written / ingest_s,
+        cached=cached,
+        written=report.chunks_written,
+    )
+
+    result.update(measure_queries(assistant))
+    return result
+
+
+def measure_queries(assistant: object) -> dict[str, object]:
+    """Retrieve latency (wall and CPU ms), registry costs and peak RSS of this process."""
+    a = assistant
+    questions = _questions()
+    out: dict[str, object] = {}
+    t = time.perf_counter()
+    a.retrieve(questions[0], k=5)  # type: ignore[attr-defined]  # builds/loads BM25, encoders
+    out["first_query_s"] = time.perf_counter() - t
+    a.retrieve("如何建设双师型教师队伍", k=5)  # type: ignore[attr-defined]  # jieba's dictionary
+    lat, cpu = [], []
+    for q in questions:
+        t, c = time.perf_counter(), time.process_time()
+        a.retrieve(q, k=5)  # type: ignore[attr-defined]
+        lat.append((time.perf_counter() - t) * 1000)
+        cpu.append((time.process_time() - c) * 1000)
+    lat.sort()
+    out.update(
+        p50_ms=statistics.median(lat),
+        p95_ms=lat[int(0.95 * (len(lat) - 1))],
+        p50_cpu_ms=statistics.median(cpu),
+    )
+    store = a.store  # type: ignore[attr-defined]
+    t = time.perf_counter()
+    for _ in range(5):
+        store.registry(fresh=True)
+    out["registry_ms"] = (time.perf_counter() - t) * 200  # full read of every record
+    t = time.perf_counter()
+    for _ in range(5):
+        store._registry_time -= 10  # expired cache, nothing changed: the 2 s poll
+        store.registry()
+    out["poll_ms"] = (time.perf_counter() - t) * 200
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def query_only(n: int) -> dict[str, object]:
+    """Re-open an index built by an earlier run and measure queries only."""
+    from assistant.config import Settings
+    from assistant.pipeline import Assistant
+
+    data = OUT / f"scale-{n}" / "data"
+    if not data.exists():
+        raise SystemExit(f"{data} does not exist: run with --sizes {n} first")
+    a = Assistant(Settings(data_dir=data, auto_ingest=False))
+    with a.store.write_lock():  # indexes built before the generation record existed lack it
+        a.store._bump_generation()
+    out: dict[str, object] = {"size": n, "chunks": a.store.chunk_count()}
+    out["docs"] = len(a.store.registry())
+    out.update(measure_queries(a))
+    return out
+
+
+# ---------------------------------------------------------------- driver
+
+
+def _table(rows: list[dict[str, object]]) -> str:
+    head = (
+        f"{'chunks':>7} {'docs':>5} {'ingest c/s':>10} {'raw MiniLM':>10} {'raw M+USE':>9} "
+        f"{'÷MiniLM':>7} {'÷M+USE':>7} {'p50 ms':>7} {'p95 ms':>7} {'reg ms':>6} {'RSS MB':>7}"
+    )
+    lines = ["wall-clock chunks/s:", head]
+    for r in rows:
+        tag = "*" if r["cached"] else " "
+        lines.append(
+            f"{r['chunks']:>7} {r['docs']:>5} {r['ingest_cps']:>9.1f}{tag} "
+            f"{r['raw_minilm']:>10.1f} "
+            f"{r['raw_both']:>9.1f} {r['ingest_cps'] / r['raw_minilm']:>7.2f} "  # type: ignore[operator]
+            f"{r['ingest_cps'] / r['raw_both']:>7.2f} "  # type: ignore[operator]
+            f"{r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} "
+            f"{r['registry_ms']:>6.1f} {r['peak_rss_mb']:>7.0f}"
+        )
+    lines.append("per CPU-second of this process (robust to the neighbours' load):")
+    for r in rows:
+        lines.append(
+            f"{r['chunks']:>7} ingest {r['ingest_cps_cpu']:.1f} c/cpu-s; raw MiniLM "
+            f"{r['raw_minilm_cpu']:.1f}, raw MiniLM+USE {r['raw_both_cpu']:.1f}; ratios "
+            f"{r['ingest_cps_cpu'] / r['raw_minilm_cpu']:.2f} / "  # type: ignore[operator]
+            f"{r['ingest_cps_cpu'] / r['raw_both_cpu']:.2f}"  # type: ignore[operator]
+        )
+    if any(r["cached"] for r in rows):
+        lines.append("* ingest with cached vectors (no encoding): store path only")
+    return "\n".join(lines)
+
+
+def _query_table(rows: list[dict[str, object]]) -> str:
+    lines = [
+        f"{'chunks':>7} {'docs':>5} {'p50 ms':>7} {'p95 ms':>7} {'p50 CPU ms':>10} "
+        f"{'registry read ms':>16} {'2 s poll ms':>11} {'RSS MB':>7}"
+    ]
+    for r in rows:
+        lines.append(
+            f"{r['chunks']:>7} {r['docs']:>5} {r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} "
+            f"{r['p50_cpu_ms']:>10.1f} {r['registry_ms']:>16.1f} {r['poll_ms']:>11.1f} "
+            f"{r['peak_rss_mb']:>7.0f}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000", help="comma-separated chunk counts")
+    parser.add_argument("--reuse-embeddings", action="store_true", help="cache vectors on disk")
+    parser.add_argument(
+        "--raw-sample", type=int, default=2000, help="texts used to measure raw encode speed"
+    )
+    parser.add_argument(
+        "--query-only",
+        action="store_true",
+        help="re-open the indexes of an earlier run and measure queries only (same load for all)",
+    )
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        res = query_only(args.one) if args.query_only else run_size(
+            args.one, args.reuse_embeddings, args.raw_sample
+        )
+        print("RESULT " + json.dumps(res))
+        return 0
+    rows = []
+    for n in [int(s) for s in args.sizes.split(",") if s.strip()]:
+        cmd = [sys.executable, __file__, "--one", str(n), "--raw-sample", str(args.raw_sample)]
+        if args.reuse_embeddings:
+            cmd.append("--reuse-embeddings")
+        if args.query_only:
+            cmd.append("--query-only")
+        t = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
+        if proc.returncode or line is None:
+            print(proc.stdout[-2000:], proc.stderr[-4000:], file=sys.stderr)
+            return 1
+        rows.append(json.loads(line[7:]))
+        print(f"size {n}: done in {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    print(_query_table(rows) if args.query_only else _table(rows))
+    if len(rows) > 1:
+        small, big = rows[0], rows[-1]
+        print(
+            f"p50 ratio {big['chunks']} vs {small['chunks']} chunks: "
+            f"{big['p50_ms'] / small['p50_ms']:.2f}x (target <= 3)"  # type: ignore[operator]
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
