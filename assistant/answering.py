@@ -10,6 +10,7 @@ import logging
 import math
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -150,20 +151,23 @@ def _heading(passage: Passage) -> str:
     return last or passage.title
 
 
+@lru_cache(maxsize=4096)
+def _sentence_vectors(chunk_id: str, text: str, encoder: Any) -> tuple[list[str], np.ndarray]:
+    """Sentences of a chunk and their USE vectors; cached, since chunk ids are content hashes."""
+    sentences = split_sentences(text) or [text.strip()]
+    return sentences, encoder.encode_documents(sentences)
+
+
 def _select_sentences(
     assistant: Assistant, question: str, passages: list[Passage]
 ) -> list[list[str]]:
     """For each passage, the sentences that answer the question best (verbatim, in order)."""
-    per_passage = [split_sentences(p.text) or [p.text.strip()] for p in passages]
-    flat = [s for sents in per_passage for s in sents]
     q_vec = assistant.use.encode_queries([question])[0]
-    vecs = assistant.use.encode_documents(flat)
-    scores = vecs @ q_vec
-    best = float(scores.max()) if len(scores) else 0.0
-    out, i = [], 0
-    for sents in per_passage:
-        s_scores = scores[i : i + len(sents)]
-        i += len(sents)
+    per_passage = [_sentence_vectors(p.chunk_id, p.text, assistant.use) for p in passages]
+    scores = [vecs @ q_vec for _, vecs in per_passage]
+    best = max((float(s.max()) for s in scores if len(s)), default=0.0)
+    out = []
+    for (sents, _), s_scores in zip(per_passage, scores, strict=True):
         order = np.argsort(-s_scores)
         keep = {int(order[0])}
         for j in order[1:3]:
