@@ -33,6 +33,9 @@ _WRITE_BATCH = 1000
 # reader checks for changes by fetching one record instead of the whole registry (O(1), not
 # O(documents), every _REGISTRY_TTL seconds).
 _GENERATION_ID = "__generation__"
+# A Chroma server has no writer lock, so uncommitted chunks may belong to another writer that
+# is still running: orphan collection leaves chunks younger than this alone in server mode.
+_SERVER_ORPHAN_GRACE = 6 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -242,7 +245,11 @@ class Store:
         for i in range(0, len(chunks), _WRITE_BATCH):
             part = chunks[i : i + _WRITE_BATCH]
             ids = [c.chunk_id for c in part]
-            metas = [_clean_meta({**c.metadata, "chunk_id": c.chunk_id}) for c in part]
+            stamp = int(time.time())
+            metas = [
+                _clean_meta({**c.metadata, "chunk_id": c.chunk_id, "written_at": stamp})
+                for c in part
+            ]
             self.minilm.upsert(
                 ids=ids,
                 embeddings=minilm[i : i + _WRITE_BATCH],
@@ -252,7 +259,10 @@ class Store:
             self.use.upsert(
                 ids=ids,
                 embeddings=use[i : i + _WRITE_BATCH],
-                metadatas=[{"doc_id": c.doc_id, "doc_hash": c.metadata["doc_hash"]} for c in part],
+                metadatas=[
+                    {"doc_id": c.doc_id, "doc_hash": c.metadata["doc_hash"], "written_at": stamp}
+                    for c in part
+                ],
             )
 
     def commit(self, doc_id: str, doc_hash: str, chunks: int, metadata: dict[str, Any]) -> None:
@@ -343,12 +353,17 @@ class Store:
         """Delete chunks of uncommitted or superseded document versions (after a crash)."""
         registry = self.registry(fresh=True)
         removed = 0
+        # embedded: we hold the writer lock, every uncommitted chunk is an orphan
+        newest = time.time() - (0.0 if self.lock_path is not None else _SERVER_ORPHAN_GRACE)
         for coll in (self.minilm, self.use):
             stale: list[str] = []
             for ids, metas in _pages(coll, include=["metadatas"]):
                 for chunk_id, meta in zip(ids, metas, strict=False):
-                    rec = registry.get(str((meta or {}).get("doc_id", "")))
-                    if rec is None or rec.doc_hash != (meta or {}).get("doc_hash"):
+                    meta = meta or {}
+                    rec = registry.get(str(meta.get("doc_id", "")))
+                    if (rec is None or rec.doc_hash != meta.get("doc_hash")) and float(
+                        meta.get("written_at", 0)
+                    ) <= newest:
                         stale.append(chunk_id)
             for i in range(0, len(stale), _WRITE_BATCH):
                 coll.delete(ids=stale[i : i + _WRITE_BATCH])
