@@ -123,3 +123,33 @@ def test_server_unreachable_is_a_clear_error(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: ")
     assert "chroma run" in proc.stderr
+
+
+def _uncommitted(store, doc_id: str) -> list[str]:
+    import numpy as np
+
+    from assistant.chunking import Chunk
+
+    meta = {"doc_id": doc_id, "doc_hash": "h"}
+    chunks = [Chunk(f"{doc_id}-{i}", doc_id, f"text {i}", 0, 6, "", "", i, meta) for i in range(3)]
+    rng = np.random.default_rng(0)
+    store.write_chunks(chunks, rng.normal(size=(3, 384)), rng.normal(size=(3, 512)))
+    return [c.chunk_id for c in chunks]
+
+
+def test_server_orphan_cleanup_spares_another_writers_work(
+    server_assistant, fresh_assistant
+) -> None:
+    # server: no cross-machine lock, so fresh uncommitted chunks may be another writer's
+    ids = _uncommitted(server_assistant.store, "in-flight-doc")
+    try:
+        server_assistant.store.collect_orphans()
+        assert server_assistant.store.minilm.get(ids=ids)["ids"] == ids
+    finally:
+        server_assistant.store.minilm.delete(ids=ids)
+        server_assistant.store.use.delete(ids=ids)
+    # embedded: the writer lock is held, so uncommitted chunks are a crash's leftovers
+    ids = _uncommitted(fresh_assistant.store, "crashed-doc")
+    with fresh_assistant.store.write_lock():
+        assert fresh_assistant.store.collect_orphans() == 3
+    assert fresh_assistant.store.minilm.get(ids=ids)["ids"] == []
