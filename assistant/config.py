@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,6 +44,10 @@ class Settings(BaseSettings):
     chroma_url: str | None = None  # http://host:port -> chromadb.HttpClient
     collection: str = "policy-assistant"
     second_stage: bool = True  # multilingual re-scoring of the fused candidates
+    # How documents are embedded at ingest: the sentence-transformers model (default), or the
+    # int8 ONNX export of the same MiniLM that queries use (starts in ~0.5 s instead of ~10 s;
+    # cosine 0.999 to the torch vectors), for short-lived ingest processes.
+    document_encoder: Literal["sentence-transformers", "onnx"] = "sentence-transformers"
     llm: str | None = None  # "ollama:<model>" or "openai:<model>"
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None
@@ -60,7 +65,9 @@ class Settings(BaseSettings):
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         if value and not value.startswith(("http://", "https://")):
-            raise ValueError(f"ASSISTANT_CHROMA_URL must start with http:// or https://, got {value!r}")
+            raise ValueError(
+                f"ASSISTANT_CHROMA_URL must start with http:// or https://, got {value!r}"
+            )
         return value or None
 
 

@@ -74,17 +74,26 @@ class MiniLMEncoder:
     name = "minilm"
     dim = MINILM_DIM
 
-    def __init__(self, *, query_backend: str = "onnx") -> None:
+    def __init__(
+        self, *, query_backend: str = "onnx", document_backend: str = "sentence-transformers"
+    ) -> None:
         """Create the encoder; nothing is loaded until first use.
 
         Args:
             query_backend: "onnx" (fast start) or "sentence-transformers".
+            document_backend: "sentence-transformers" (default) or "onnx".
         """
         if query_backend not in {"onnx", "sentence-transformers"}:
             raise ValueError(
                 f"query_backend must be 'onnx' or 'sentence-transformers', got {query_backend!r}"
             )
+        if document_backend not in {"onnx", "sentence-transformers"}:
+            raise ValueError(
+                "document_backend must be 'onnx' or 'sentence-transformers', "
+                f"got {document_backend!r}"
+            )
         self.query_backend = query_backend
+        self.document_backend = document_backend
         self._lock = threading.Lock()
         self._st: Any = None
         self._ort: Any = None
@@ -114,6 +123,8 @@ class MiniLMEncoder:
         """Embed passages with sentence-transformers."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self.document_backend == "onnx":
+            return np.vstack([self._onnx(texts[i : i + 32]) for i in range(0, len(texts), 32)])
         return _normalise(np.array(self.langchain_embeddings().embed_documents(texts)))
 
     def _load_onnx(self) -> None:
@@ -145,6 +156,9 @@ class MiniLMEncoder:
         """Embed questions (onnxruntime by default)."""
         if self.query_backend == "sentence-transformers":
             return _normalise(np.array([self.langchain_embeddings().embed_query(t) for t in texts]))
+        return self._onnx(texts)
+
+    def _onnx(self, texts: list[str]) -> np.ndarray:
         self._load_onnx()
         batch = self._tok.encode_batch(texts)
         ids = np.array([e.ids for e in batch], dtype=np.int64)
@@ -192,10 +206,17 @@ class UseEncoder:
         return self.encode_documents(texts)
 
 
-@lru_cache(maxsize=1)
-def default_encoders() -> tuple[MiniLMEncoder, UseEncoder]:
+@lru_cache(maxsize=2)
+def default_encoders(
+    document_backend: str = "sentence-transformers",
+) -> tuple[MiniLMEncoder, UseEncoder]:
     """The process-wide encoders (models are loaded once per process)."""
-    return MiniLMEncoder(), UseEncoder()
+    return MiniLMEncoder(document_backend=document_backend), _shared_use()
+
+
+@lru_cache(maxsize=1)
+def _shared_use() -> UseEncoder:
+    return UseEncoder()
 
 
 def make_embeddings() -> Any:

@@ -46,7 +46,7 @@ class Assistant:
         reopen = None if settings.chroma_url else lambda: make_client(settings)
         self.store = Store(client, settings.collection, lock_path=lock, reopen=reopen)
         self.lexical = LexicalIndex(self.store, settings.data_dir / "bm25")
-        self.minilm, self.use = default_encoders()
+        self.minilm, self.use = default_encoders(settings.document_encoder)
         self.retriever = HybridRetriever(
             self.store, self.lexical, self.minilm, self.use, second_stage=settings.second_stage
         )

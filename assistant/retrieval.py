@@ -129,6 +129,9 @@ class HybridRetriever:
         this beats RRF of the same channels (see `assistant eval --compare`). Without the second
         stage the ranking is plain weighted RRF.
         """
+        # Refresh the registry first: when another process committed, this re-opens the store's
+        # collections, and both dense channels must then query the same (new) client.
+        self.store.registry()
         lang = detect_language(question)
         query = expand(question)
         # The expanded query ranks; the question as asked measures support (the expansion
