@@ -273,7 +273,7 @@ class Store:
         self._delete_where({"$and": [{"doc_id": doc_id}, {"doc_hash": {"$ne": doc_hash}}]})
         self._bump_generation()
         self._registry = None
-        self._record_source(doc_id, record)
+        self._record_sources({doc_id: record})
 
     def commit_many(self, docs: Sequence[tuple[str, str, int, dict[str, Any], bool]]) -> None:
         """Commit several documents with one registry write.
@@ -296,7 +296,8 @@ class Store:
         for (doc_id, doc_hash, _, _, replaces), record in zip(docs, records, strict=True):
             if replaces:
                 self._delete_where({"$and": [{"doc_id": doc_id}, {"doc_hash": {"$ne": doc_hash}}]})
-            self._record_source(doc_id, record)
+        # one manifest write per batch, not per document
+        self._record_sources({d[0]: r for d, r in zip(docs, records, strict=True)})
         self._bump_generation()
         self._registry = None
 
@@ -307,10 +308,10 @@ class Store:
         self._delete_where({"doc_id": doc_id})
         self._bump_generation()
         self._registry = None
-        self._record_source(doc_id, None)
+        self._record_sources({doc_id: None})
         return known
 
-    def _record_source(self, doc_id: str, record: dict[str, Any] | None) -> None:
+    def _record_sources(self, changes: dict[str, dict[str, Any] | None]) -> None:
         """Keep sources-<name>.json next to an embedded index: the files `assistant reindex`
         re-ingests when the registry itself is unreadable (see maintenance.py)."""
         if self.lock_path is None:
@@ -324,11 +325,12 @@ class Store:
             sources = {}
         if not isinstance(sources, dict):
             sources = {}
-        if record is None:
-            sources.pop(doc_id, None)
-        else:
-            keep = ("path", "title", "kind", "origin")
-            sources[doc_id] = {k: record[k] for k in keep if k in record}
+        keep = ("path", "title", "kind", "origin")
+        for doc_id, record in changes.items():
+            if record is None:
+                sources.pop(doc_id, None)
+            else:
+                sources[doc_id] = {k: record[k] for k in keep if k in record}
         tmp = path.with_suffix(".json.tmp")
         try:
             tmp.write_text(json.dumps(sources, ensure_ascii=False, indent=1), encoding="utf-8")
