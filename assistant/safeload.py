@@ -338,6 +338,24 @@ atexit.register(shutdown)
 # ---------------------------------------------------------------------- the child
 
 
+def _peak_rss_kb() -> int:
+    """This process's own peak resident memory (VmHWM), in KiB.
+
+    Not getrusage's ru_maxrss: Linux carries that over from the parent across fork+exec, so a
+    child of a big process (a test runner with torch loaded) would look big from the start.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
 def _child_main(memory_mb: int, timeout: float) -> None:
     """Serve parse requests on stdin/stdout until stdin closes."""
     import resource
@@ -394,7 +412,7 @@ def _child_main(memory_mb: int, timeout: float) -> None:
             }
             restart = True
         signal.alarm(0)
-        peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        peak_kb = _peak_rss_kb()
         if not reply["ok"] and peak_kb > 0.85 * (memory_mb << 10):
             # Parsers report an exhausted heap in many ways (lxml: "unknown error"); say it.
             name = Path(request["path"]).name

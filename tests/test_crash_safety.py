@@ -128,14 +128,18 @@ def test_kill_minus_9_never_half_indexes(tmp_path):
         since = next(data.glob("sources-*.json")).stat().st_mtime
         started = time.monotonic()
         proc = _start(folder, data)
-        # kill point: seeded-random from the chunk writes before the registry switch to the
-        # end of the run (estimates adapt to the last run's observed timing)
-        delay = rnd.uniform(0.75 * commit_at, end_at)
+        # Kill points, seeded-random: even runs somewhere in the run up to the registry switch
+        # (chunks being embedded or written), odd runs right after this run's switch is seen
+        # (old chunks being deleted), so both sides of the commit point are hit every time.
+        after_switch = n % 2 == 1
+        delay = rnd.uniform(0.3 * commit_at, 0.97 * commit_at) if not after_switch else end_at
         seen = None
         while time.monotonic() - started < delay and proc.poll() is None:
             if seen is None and next(data.glob("sources-*.json")).stat().st_mtime > since:
                 seen = time.monotonic() - started
-            time.sleep(0.005)
+                if after_switch:
+                    break
+            time.sleep(0.002)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills_landed += 1

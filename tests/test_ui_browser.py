@@ -124,7 +124,8 @@ def test_chat_in_the_browser_is_offline_streamed_cited_and_inert(
             source = page.locator("#sources-col").get_by_text("[1] ", exact=False).first
             source.click()
             page.get_by_text("In context").first.wait_for()
-            assert page.locator("#sources-col mark").first.is_visible()
+            # the passage is highlighted in its context (wait out the accordion's opening)
+            page.locator("#sources-col mark").first.wait_for(state="visible", timeout=15_000)
             page.screenshot(path=str(ARTIFACTS / "ui-answer-source.png"), full_page=True)
 
             page.locator("#question textarea").fill(PLANTED_Q)
