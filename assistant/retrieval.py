@@ -95,12 +95,11 @@ class HybridRetriever:
         self.second_stage = second_stage
 
     def _dense(self, coll: Any, vec: np.ndarray, n: int, where: dict[str, Any] | None) -> list[str]:
-        count = coll.count()
-        if count == 0:
-            return []
+        # Chroma 1.5 returns what it has when n_results exceeds the collection (checked), so
+        # no count() round trip per query.
         got = coll.query(
             query_embeddings=[vec.tolist()],
-            n_results=min(n, count),
+            n_results=n,
             where=where,
             include=["metadatas"],
         )
@@ -136,8 +135,12 @@ class HybridRetriever:
         query = expand(question)
         # The expanded query ranks; the question as asked measures support (the expansion
         # would otherwise make an off-topic "TLS certificates" question look on-topic).
-        q_minilm, raw_minilm = self.minilm.encode_queries([query, question])
-        q_use, raw_use = self.use.encode_queries([query, question])
+        if query == question:  # nothing to expand: one encoding serves both purposes
+            q_minilm = raw_minilm = self.minilm.encode_queries([query])[0]
+            q_use = raw_use = self.use.encode_queries([query])[0]
+        else:
+            q_minilm, raw_minilm = self.minilm.encode_queries([query, question])
+            q_use, raw_use = self.use.encode_queries([query, question])
         where = _where(sources, kinds)
         n = max(pool, k * 3)
         dense_minilm = self._dense(self.store.minilm, q_minilm, n, where)

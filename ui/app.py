@@ -31,7 +31,7 @@ MAX_SOURCES = 5  # the extractive composer cites at most 5 passages (answering.M
 # Concurrency: answers are CPU-bound (~0.1-0.3 s) on 2 cores; 4 workers keep one slow answer
 # from blocking the others, and a bounded queue refuses the excess cleanly ("queue is full")
 # instead of letting latency grow without limit.
-CONCURRENCY_LIMIT = 4
+CONCURRENCY_LIMIT = 2  # one answer per core; more threads only contend for the GIL and the CPU
 QUEUE_MAX_SIZE = 40
 STREAM_DELAY = 0.025  # seconds between streamed pieces (12 pieces ~ 0.3 s)
 EXAMPLES = [
