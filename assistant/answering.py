@@ -24,12 +24,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Support: does the corpus answer this at all? Per passage, English questions combine the
-# dense cosine with the question as asked (`support`), with its glossary expansion
-# (`support_expanded`) and the raw BM25 score; Chinese questions use the expanded cosine.
+# Support: does the corpus answer this at all? Per passage, English questions combine the USE
+# cosine with the question as asked (`support`), the dense cosines with its glossary expansion
+# (`support_expanded`) and the raw BM25 score; Chinese questions use the expanded USE cosine.
 # The thresholds separate tests/golden/**/offtopic.jsonl (all refused) from the on-topic sets
 # (97.6% en, 100% zh grounded); `assistant eval` prints both rates.
-SUPPORT_THRESHOLD = {"en": 0.43, "zh": 0.285}
+SUPPORT_THRESHOLD = {"en": 0.62, "zh": 0.285}
 MAX_POINTS = 5
 _SENT_RE = re.compile(r"[^.!?;。！？；]+(?:[.!?;。！？；]+|$)")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()#+!|~>{}])")
@@ -50,8 +50,8 @@ def escape_md(text: str) -> str:
 def support(passage: Passage) -> float:
     """Evidence that a passage answers the question, as a margin over its threshold (>= 0: yes).
 
-    English question and English passage: the dense cosine with the question as asked, with its
-    glossary expansion and the raw BM25 score. A Chinese question or a Chinese passage: the
+    English question and English passage: the USE cosine with the question as asked, the dense
+    cosines with its glossary expansion and the raw BM25 score. A Chinese question or a Chinese passage: the
     multilingual USE cosine (MiniLM and BM25 do not cross languages).
     """
     meta = passage.metadata
@@ -60,7 +60,7 @@ def support(passage: Passage) -> float:
     raw = float(meta.get("support", 0.0))
     expanded = float(meta.get("support_expanded", 0.0))
     bm25 = 0.05 * math.log1p(float(meta.get("bm25_raw", 0.0)))
-    return 0.5 * raw + 0.5 * expanded + bm25 - SUPPORT_THRESHOLD["en"]
+    return 0.5 * raw + expanded + bm25 - SUPPORT_THRESHOLD["en"]
 
 
 def is_supported(passages: Sequence[Passage], language: str = "en") -> bool:

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,8 @@ from .errors import StoreBusyError, StoreError
 logger = logging.getLogger(__name__)
 _REGISTRY_TTL = 2.0  # seconds a cached registry is trusted (other processes may write)
 _WRITE_BATCH = 1000
+ChunkData = tuple[str, dict[str, Any], np.ndarray, np.ndarray]  # text, metadata, MiniLM, USE
+_FETCH_CACHE_SIZE = 20_000  # chunks kept in memory for re-scoring (~4 KB each)
 # A record in the registry collection that every commit/remove rewrites with a new token, so a
 # reader checks for changes by fetching one record instead of the whole registry (O(1), not
 # O(documents), every _REGISTRY_TTL seconds).
@@ -145,6 +149,8 @@ class Store:
                 "run `assistant reindex` to rebuild the index."
             ) from e
         self._registry: dict[str, DocRecord] | None = None
+        self._fetch_cache: OrderedDict[str, ChunkData] = OrderedDict()
+        self._fetch_lock = threading.Lock()
         self._registry_time = 0.0
         self._generation: Any = None
 
@@ -293,7 +299,7 @@ class Store:
         self.docs.upsert(
             ids=[d[0] for d in docs], embeddings=[[1.0]] * len(docs), metadatas=records
         )
-        for (doc_id, doc_hash, _, _, replaces), record in zip(docs, records, strict=True):
+        for doc_id, doc_hash, _, _, replaces in docs:
             if replaces:
                 self._delete_where({"$and": [{"doc_id": doc_id}, {"doc_hash": {"$ne": doc_hash}}]})
         # one manifest write per batch, not per document
@@ -415,19 +421,41 @@ class Store:
             ]
             yield [ids[i] for i in keep], [docs[i] for i in keep], [dict(metas[i]) for i in keep]
 
-    def fetch(self, ids: list[str]) -> dict[str, tuple[str, dict[str, Any], np.ndarray, np.ndarray]]:
-        """Text, metadata, MiniLM vector and USE vector of chunks, by id."""
-        if not ids:
-            return {}
-        got = self.minilm.get(ids=ids, include=["documents", "metadatas", "embeddings"])
-        use = self.use.get(ids=ids, include=["embeddings"])
-        use_vecs = {i: np.asarray(v, dtype=np.float32) for i, v in zip(use["ids"], use["embeddings"], strict=False)}
-        out = {}
+    def fetch(self, ids: list[str]) -> dict[str, ChunkData]:
+        """Text, metadata, MiniLM vector and USE vector of chunks, by id.
+
+        Recently fetched chunks are served from memory: a chunk id is a hash of the document
+        version and the chunk's text, so its data never changes (a new version has new ids,
+        and readers only ask for ids of committed versions).
+        """
+        out: dict[str, ChunkData] = {}
+        with self._fetch_lock:
+            for chunk_id in ids:
+                hit = self._fetch_cache.get(chunk_id)
+                if hit is not None:
+                    self._fetch_cache.move_to_end(chunk_id)
+                    out[chunk_id] = hit
+        missing = [i for i in ids if i not in out]
+        if not missing:
+            return out
+        got = self.minilm.get(ids=missing, include=["documents", "metadatas", "embeddings"])
+        use = self.use.get(ids=missing, include=["embeddings"])
+        use_vecs = {
+            i: np.asarray(v, dtype=np.float32)
+            for i, v in zip(use["ids"], use["embeddings"], strict=False)
+        }
+        fresh = {}
         for chunk_id, text, meta, vec in zip(
             got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=False
         ):
             if chunk_id in use_vecs:
-                out[chunk_id] = (text, dict(meta), np.asarray(vec, dtype=np.float32), use_vecs[chunk_id])
+                vec = np.asarray(vec, dtype=np.float32)
+                fresh[chunk_id] = (text, dict(meta), vec, use_vecs[chunk_id])
+        with self._fetch_lock:
+            self._fetch_cache.update(fresh)
+            while len(self._fetch_cache) > _FETCH_CACHE_SIZE:
+                self._fetch_cache.popitem(last=False)
+        out.update(fresh)
         return out
 
 
