@@ -30,6 +30,7 @@ bench: setup
 
 check: setup
 	$(VENV)/bin/ruff check assistant ui tests benchmarks
+	$(VENV)/bin/ruff format --check assistant ui tests benchmarks
 	$(PY) -m pytest
 
 clean:

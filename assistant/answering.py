@@ -51,8 +51,8 @@ def support(passage: Passage) -> float:
     """Evidence that a passage answers the question, as a margin over its threshold (>= 0: yes).
 
     English question and English passage: the USE cosine with the question as asked, the dense
-    cosines with its glossary expansion and the raw BM25 score. A Chinese question or a Chinese passage: the
-    multilingual USE cosine (MiniLM and BM25 do not cross languages).
+    cosines with its glossary expansion and the raw BM25 score. A Chinese question or a Chinese
+    passage: the multilingual USE cosine (MiniLM and BM25 do not cross languages).
     """
     meta = passage.metadata
     if meta.get("query_language") == "zh" or meta.get("lang") == "zh":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -137,10 +138,17 @@ def cmd_ask(args: argparse.Namespace) -> int:
             )
         )
     else:
-        print(answer.text)
+        print(_plain_text(answer.text))
     if answer.notice:
         print(f"note: {answer.notice}", file=sys.stderr)
     return EXIT_OK
+
+
+def _plain_text(markdown: str) -> str:
+    """The answer for a terminal: Markdown escapes and HTML entities undone (text stays text)."""
+    import html
+
+    return html.unescape(re.sub(r"\\([\\`*_\[\]()#+!|~>{}])", r"\1", markdown))
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
@@ -166,7 +174,10 @@ def cmd_docs(args: argparse.Namespace) -> int:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         for row in rows:
-            print(f"{row['kind']:7} {row['date'][:10]:10} {row['chunks']:4}  {row['doc_id']}  {row['title'][:70]}")
+            print(
+                f"{row['kind']:7} {row['date'][:10]:10} {row['chunks']:4}  "
+                f"{row['doc_id']}  {row['title'][:70]}"
+            )
         print(f"{len(rows)} documents, {sum(r['chunks'] for r in rows)} chunks")
     return EXIT_OK
 
@@ -229,7 +240,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if r.name == "offtopic":
             print(f"{r.name:22} {r.n:4}  refused {r.hit1:.3f} (grounded {r.grounded:.3f})")
         elif "baseline" in r.name:
-            print(f"{r.name:22} {r.n:4} {r.hit1:6.3f} {r.hit3:6.3f} {r.mrr:6.3f} {'':9} {r.p50_ms:7.1f}")
+            print(
+                f"{r.name:22} {r.n:4} {r.hit1:6.3f} {r.hit3:6.3f} {r.mrr:6.3f} "
+                f"{'':9} {r.p50_ms:7.1f}"
+            )
         else:
             print(
                 f"{r.name:22} {r.n:4} {r.hit1:6.3f} {r.hit3:6.3f} {r.mrr:6.3f} "

@@ -26,7 +26,11 @@ class PolicyRetriever(BaseRetriever):
             Document(
                 page_content=p.text,
                 metadata={
-                    **{k: v for k, v in p.metadata.items() if isinstance(v, str | int | float | bool)},
+                    **{
+                        k: v
+                        for k, v in p.metadata.items()
+                        if isinstance(v, str | int | float | bool)
+                    },
                     "doc_id": p.doc_id,
                     "title": p.title,
                     "section": p.section,

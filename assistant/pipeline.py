@@ -76,7 +76,9 @@ class Assistant:
             corpus = self.settings.corpus_dir
             report = None
             if corpus.is_dir():
-                state_file = self.settings.data_dir / f"corpus-state-{self.settings.collection}.json"
+                state_file = (
+                    self.settings.data_dir / f"corpus-state-{self.settings.collection}.json"
+                )
                 digest = _folder_digest(corpus)
                 try:
                     old = json.loads(state_file.read_text(encoding="utf-8")).get("digest")
@@ -96,10 +98,10 @@ class Assistant:
         present = {make_doc_id(p.stem) for p in iter_files([corpus])}
         present |= set(report.added + report.updated + report.unchanged)
         for rec in list(self.store.registry(fresh=True).values()):
-            if rec.metadata.get("origin") == "bundled" and rec.doc_id not in present:
-                if not Path(str(rec.metadata.get("path", ""))).exists():
-                    self.store.remove(rec.doc_id)
-                    report.removed.append(rec.doc_id)
+            gone = not Path(str(rec.metadata.get("path", ""))).exists()
+            if rec.metadata.get("origin") == "bundled" and rec.doc_id not in present and gone:
+                self.store.remove(rec.doc_id)
+                report.removed.append(rec.doc_id)
         return report
 
     def ingest(

@@ -30,7 +30,7 @@ QUESTIONS = [
     "dual-qualified teachers",
 ]
 
-BASELINE = r'''
+BASELINE = r"""
 import json, sys
 from langchain_chroma import Chroma
 from langchain_huggingface import HuggingFaceEmbeddings
@@ -40,7 +40,7 @@ db = Chroma(collection_name="baseline", embedding_function=emb, persist_director
 docs = db.similarity_search(sys.argv[3], k=5)
 print(json.dumps([{"doc_id": d.metadata.get("doc_id"), "section": d.metadata.get("section", "")}
                   for d in docs]))
-'''
+"""
 
 
 def _env() -> dict[str, str]:

@@ -351,8 +351,10 @@ def main() -> int:
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        res = query_only(args.one) if args.query_only else run_size(
-            args.one, args.reuse_embeddings, args.raw_sample
+        res = (
+            query_only(args.one)
+            if args.query_only
+            else run_size(args.one, args.reuse_embeddings, args.raw_sample)
         )
         print("RESULT " + json.dumps(res))
         return 0

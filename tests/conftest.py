@@ -60,7 +60,9 @@ def fresh_assistant(tmp_path: Path):
     return Assistant(Settings(data_dir=tmp_path / "data", auto_ingest=False))
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300, cwd: Path | None = None):
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300, cwd: Path | None = None
+):
     """Run the installed `assistant` command the way a user does."""
     exe = Path(sys.executable).parent / "assistant"
     full_env = {**os.environ, **(env or {})}

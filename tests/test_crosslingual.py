@@ -43,7 +43,10 @@ ENGLISH_QUESTIONS = [
     ("Who pays the travel costs when a teacher is placed in a company?", "第三条"),
     ("What bonus do teachers get when their students win a national skills contest?", "第四条"),
     ("Does training skilled talent count toward a teacher's promotion and appraisal?", "第五条"),
-    ("How are the running costs of the jointly built training base shared with the company?", "第六条"),
+    (
+        "How are the running costs of the jointly built training base shared with the company?",
+        "第六条",
+    ),
     ("What financial help can students from poor families get?", "第七条"),
 ]
 
@@ -77,7 +80,9 @@ def test_english_answer_quotes_the_chinese_original(chinese_doc):
 
 
 def test_chinese_question_finds_english_paper_section(corpus_assistant):
-    passages = api.retrieve("如何提高教师薪酬竞争力？", k=3, sources=["high-skilled-talent-training"])
+    passages = api.retrieve(
+        "如何提高教师薪酬竞争力？", k=3, sources=["high-skilled-talent-training"]
+    )
     assert "4.3" in [p.metadata["section_key"] for p in passages]
 
 
@@ -89,5 +94,7 @@ def test_chinese_answer_uses_chinese_wording_and_titles(corpus_assistant):
 
 
 def test_mixed_language_question(corpus_assistant):
-    passages = api.retrieve("双师型 teachers salary 绩效", k=5, sources=["high-skilled-talent-training"])
+    passages = api.retrieve(
+        "双师型 teachers salary 绩效", k=5, sources=["high-skilled-talent-training"]
+    )
     assert "4.3" in [p.metadata["section_key"] for p in passages[:3]]

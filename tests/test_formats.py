@@ -7,6 +7,7 @@ GB18030 text), ingested into a private real index, and searched with sources=[do
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -213,7 +214,7 @@ def test_sandbox_child_is_light_and_reused(tmp_path):
     with SafeLoader(timeout=30, memory_mb=1024) as loader:
         docs = [loader.load(p) for p in files.values()]
         pid = loader._proc.pid
-        maps = open(f"/proc/{pid}/maps").read()
+        maps = Path(f"/proc/{pid}/maps").read_text()
         assert loader.last is not None and not loader.last.fresh_worker
     assert sorted(d.doc_id for d in docs) == sorted(files)
     for lib in ("torch", "onnxruntime", "chromadb"):

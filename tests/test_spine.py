@@ -30,7 +30,9 @@ def test_retrieve_restricted_to_paper_finds_43(corpus_assistant):
     keys = [p.metadata["section_key"] for p in passages[:3]]
     assert "4.3" in keys
     sec = next(p for p in passages if p.metadata["section_key"] == "4.3")
-    assert sec.section.startswith("4.3 Attach importance to the training of dual-qualified teachers")
+    assert sec.section.startswith(
+        "4.3 Attach importance to the training of dual-qualified teachers"
+    )
     assert "§4.3" in sec.citation and "(paper)" in sec.citation
 
 

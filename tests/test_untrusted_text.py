@@ -25,7 +25,9 @@ def test_extractive_answer_quotes_injection_as_inert_data(fresh_assistant, tmp_p
     path = tmp_path / "lab-rules.md"
     path.write_text(PLANTED, encoding="utf-8")
     assert fresh_assistant.ingest([path]).added == ["lab-rules"]
-    answer = fresh_assistant.ask("When does the innovation lab open and how do students book 3D printers?")
+    answer = fresh_assistant.ask(
+        "When does the innovation lab open and how do students book 3D printers?"
+    )
     assert answer.grounded
     text = answer.text
     # the answer keeps its own structure: intro, numbered points, sources

@@ -64,7 +64,11 @@ def answer_footer(answer: Answer) -> str:
     """A small line saying which mode answered, and any notice (e.g. an LLM fallback)."""
     zh = answer.language == "zh"
     if answer.mode == "extractive":
-        mode = "抽取式回答：每句均为原文引用" if zh else "extractive: every sentence is quoted verbatim"
+        mode = (
+            "抽取式回答：每句均为原文引用"
+            if zh
+            else "extractive: every sentence is quoted verbatim"
+        )
     else:
         mode = (f"由 {answer.mode} 撰写，引用已核验" if zh
                 else f"written by {answer.mode}; citations verified")  # fmt: skip
