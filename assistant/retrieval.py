@@ -194,6 +194,7 @@ class HybridRetriever:
                 "support_expanded": _support(cos_minilm, cos_use, lang),
                 "ranks": {name: r.get(chunk_id) for name, r in ranks.items()},
                 "query_language": lang,
+                "filtered": bool(sources or kinds),
                 "expanded_query": query,
             }
             section = str(meta.get("section", ""))

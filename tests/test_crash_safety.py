@@ -56,7 +56,7 @@ def _start(folder: Path, data: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [str(exe), "ingest", str(folder)],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=(data.parent / "ingest-stderr.log").open("ab"),
         env=env,
         cwd=REPO,
     )
@@ -147,7 +147,9 @@ def test_kill_minus_9_never_half_indexes(tmp_path):
             end_at += seen - commit_at  # shift the window by this run's drift
             commit_at = seen
         proc.wait()
-        assert proc.returncode in (0, -signal.SIGKILL), proc.returncode
+        errors = data.parent / "ingest-stderr.log"
+        tail = errors.read_text(errors="replace")[-2000:] if errors.exists() else ""
+        assert proc.returncode in (0, -signal.SIGKILL), (proc.returncode, tail)
         problems, now = _check_copy(data, scratch, n)
         changed = sum(1 for doc_id, h in now.items() if hashes.get(doc_id) != h)
         if proc.returncode == -signal.SIGKILL:
