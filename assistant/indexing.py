@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -271,16 +271,6 @@ class Store:
                 ],
             )
 
-    def commit(self, doc_id: str, doc_hash: str, chunks: int, metadata: dict[str, Any]) -> None:
-        """Make a document visible: write its registry record, then drop its old chunks."""
-        record = _clean_meta({**metadata, "doc_hash": doc_hash, "chunks": chunks})
-        record["ingested_at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-        self.docs.upsert(ids=[doc_id], embeddings=[[1.0]], metadatas=[record])
-        self._delete_where({"$and": [{"doc_id": doc_id}, {"doc_hash": {"$ne": doc_hash}}]})
-        self._bump_generation()
-        self._registry = None
-        self._record_sources({doc_id: record})
-
     def commit_many(self, docs: Sequence[tuple[str, str, int, dict[str, Any], bool]]) -> None:
         """Commit several documents with one registry write.
 
@@ -478,11 +468,3 @@ def _pages(coll: Any, include: list[str], size: int = 5000) -> Iterator[tuple[An
         offset += len(ids)
         if len(ids) < size:
             return
-
-
-def embed_chunks(
-    chunks: Sequence[Chunk], encoders: Iterable[Any], progress: Callable[[int], None] | None = None
-) -> list[np.ndarray]:
-    """Embed chunk texts with each encoder, batched (no per-chunk round trips)."""
-    texts = [c.embed_text for c in chunks]
-    return [enc.encode_documents(texts) for enc in encoders]
