@@ -56,12 +56,19 @@ def support(passage: Passage) -> float:
 
     English question and English passage: the USE cosine with the question as asked, the dense
     cosines with its glossary expansion and the raw BM25 score. A Chinese question or a Chinese
-    passage: the multilingual USE cosine (MiniLM and BM25 do not cross languages).
+    passage: the multilingual USE cosine (MiniLM and BM25 do not cross languages); for an
+    English question on a Chinese passage, averaged over the expanded and the asked question.
     """
     meta = passage.metadata
     if meta.get("query_language") == "zh" or meta.get("lang") == "zh":
         slack = FILTER_SLACK["zh"] if meta.get("filtered") else 0.0
-        return float(meta.get("cos_use", 0.0)) - SUPPORT_THRESHOLD["zh"] + slack
+        cos = float(meta.get("cos_use", 0.0))
+        if meta.get("query_language") != "zh":
+            # English question, Chinese passage: half of the evidence comes from the question
+            # as asked, so the glossary expansion alone cannot make an off-topic question
+            # ("Kubernetes TLS certificates") look on-topic through a Chinese summary
+            cos = 0.5 * (cos + float(meta.get("support", cos)))
+        return cos - SUPPORT_THRESHOLD["zh"] + slack
     raw = float(meta.get("support", 0.0))
     expanded = float(meta.get("support_expanded", 0.0))
     bm25 = 0.05 * math.log1p(float(meta.get("bm25_raw", 0.0)))

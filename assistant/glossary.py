@@ -3,7 +3,8 @@
 Input: a question. Output: the extra document-vocabulary terms it implies ("" when none).
 Administrators say "faculty", "pay", "creativity"; the texts say "teachers", "salary system",
 "innovation ability". The glossary bridges that gap for both the lexical and the dense side,
-and maps Chinese terms to the English vocabulary of the paper and the briefs.
+maps Chinese terms to the English vocabulary of the paper and the briefs, and gives the
+lexical side the Chinese forms of an English question's terms.
 """
 
 from __future__ import annotations
@@ -45,6 +46,20 @@ def expansion(question: str) -> str:
         hit = (pattern is not None and pattern.search(lowered)) or any(f in question for f in cjk)
         if hit and add not in added:
             added.append(add)
+    return " ".join(added)
+
+
+def chinese_terms(question: str) -> str:
+    """Chinese forms of the glossary entries an English question matches ("" when none).
+
+    Added to the lexical query only, so an English question can match a Chinese document a
+    college ingested (MiniLM cannot read Chinese, and USE alone ranks it low).
+    """
+    lowered = question.lower()
+    added: list[str] = []
+    for pattern, cjk, _ in _entries():
+        if cjk and pattern is not None and pattern.search(lowered):
+            added.extend(f for f in cjk if f not in added)
     return " ".join(added)
 
 

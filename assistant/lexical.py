@@ -85,6 +85,7 @@ class LexicalIndex:
         self._doc_of: np.ndarray = np.zeros(0, dtype=np.int32)
         self._doc_names: list[str] = []
         self._kind_of: np.ndarray = np.zeros(0, dtype=np.int8)
+        self._zh: np.ndarray = np.zeros(0, dtype=bool)
 
     def _folder(self, fingerprint: str) -> Path:
         return self.cache_dir / f"{self.store.name}-{fingerprint}"
@@ -113,12 +114,14 @@ class LexicalIndex:
         ids: list[str] = []
         doc_ids: list[str] = []
         kinds: list[str] = []
+        langs: list[str] = []
         corpus_tokens: list[list[str]] = []
         for page_ids, texts, metas in self.store.committed_chunks():
             for chunk_id, text, meta in zip(page_ids, texts, metas, strict=False):
                 ids.append(chunk_id)
                 doc_ids.append(str(meta.get("doc_id", "")))
                 kinds.append(str(meta.get("kind", "own")))
+                langs.append(str(meta.get("lang", "en")))
                 search_text = "\n".join(
                     str(meta.get(k, "")) for k in ("title", "title_zh", "section")
                 )
@@ -132,11 +135,12 @@ class LexicalIndex:
         if corpus_tokens:
             retriever.save(str(tmp), show_progress=False)
         (tmp / "ids.json").write_text(
-            json.dumps({"ids": ids, "doc_ids": doc_ids, "kinds": kinds}), encoding="utf-8"
+            json.dumps({"ids": ids, "doc_ids": doc_ids, "kinds": kinds, "langs": langs}),
+            encoding="utf-8",
         )
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)  # atomic publish: a reader sees the whole index or none
-        self._set(retriever if corpus_tokens else None, ids, doc_ids, kinds)
+        self._set(retriever if corpus_tokens else None, ids, doc_ids, kinds, langs)
         logger.info("built the lexical index over %d chunks", len(ids))
 
     def _load(self, folder: Path) -> None:
@@ -144,9 +148,17 @@ class LexicalIndex:
 
         meta = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
         retriever = bm25s.BM25.load(str(folder), show_progress=False) if meta["ids"] else None
-        self._set(retriever, meta["ids"], meta["doc_ids"], meta["kinds"])
+        # an index saved before "langs" existed raises KeyError here: ensure() rebuilds it
+        self._set(retriever, meta["ids"], meta["doc_ids"], meta["kinds"], meta["langs"])
 
-    def _set(self, bm25: Any, ids: list[str], doc_ids: list[str], kinds: list[str]) -> None:
+    def _set(
+        self,
+        bm25: Any,
+        ids: list[str],
+        doc_ids: list[str],
+        kinds: list[str],
+        langs: list[str],
+    ) -> None:
         names = sorted(set(doc_ids))
         index = {n: i for i, n in enumerate(names)}
         self._doc_names = names
@@ -155,8 +167,14 @@ class LexicalIndex:
         self._kind_of = np.array(
             [kind_names.index(k) if k in kind_names else 2 for k in kinds], dtype=np.int8
         )
+        self._zh = np.array([lang == "zh" for lang in langs], dtype=bool)
         self._ids = ids
         self._bm25 = bm25
+
+    def has_chinese(self) -> bool:
+        """True when some indexed chunk is Chinese."""
+        self.ensure()
+        return bool(self._zh.any())
 
     def search(
         self,
@@ -165,8 +183,9 @@ class LexicalIndex:
         *,
         sources: list[str] | None = None,
         kinds: list[str] | None = None,
+        chinese_only: bool = False,
     ) -> list[tuple[str, float]]:
-        """Top n (chunk_id, bm25 score) with score > 0, restricted to sources/kinds."""
+        """Top n (chunk_id, bm25 score) with score > 0, restricted to sources/kinds/Chinese."""
         self.ensure()
         tokens = tokenize(query)
         if self._bm25 is None or not tokens or not self._ids:
@@ -178,6 +197,8 @@ class LexicalIndex:
         if kinds:
             kind_names = ["paper", "policy", "own"]
             mask *= np.isin(self._kind_of, [kind_names.index(k) for k in kinds if k in kind_names])
+        if chinese_only:
+            mask *= self._zh
         if not mask.any():
             return []
         vocab = self._bm25.vocab_dict

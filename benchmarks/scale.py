@@ -17,9 +17,12 @@ Usage:
     .venv/bin/python benchmarks/scale.py                    # 1k and 10k
     .venv/bin/python benchmarks/scale.py --sizes 100000 --reuse-embeddings
 
---reuse-embeddings keeps the vectors of every text in benchmarks/out/cache/ (keyed by a hash
-of the text list): the first run encodes and saves them, a re-run skips encoding, so its
-"ingest" number is the store path alone (it is labelled "cached" in the table).
+--reuse-embeddings keeps the vectors of every text in benchmarks/out/cache/ (one folder per
+model and text list, one shard per ingest batch): the first run encodes and saves them, a
+re-run skips encoding, so its "ingest" number is the store path alone (labelled "cached" in
+the table). A run that was interrupted resumes: only the texts not yet cached are encoded
+(the result's "cached_before" says how many were not; a partly cached number is not a
+throughput).
 """
 
 from __future__ import annotations
@@ -113,45 +116,58 @@ def build_corpus(n_chunks: int, folder: Path, seed: int = 7) -> tuple[list[str],
 
 
 class CachingEncoder:
-    """Wraps an encoder's encode_documents with a text -> vector cache (benchmark only)."""
+    """Wraps an encoder's encode_documents with a text -> vector cache (benchmark only).
 
-    def __init__(self, inner: object, cache: dict[str, np.ndarray], *, encode: bool) -> None:
+    New vectors are appended to the shard folder after every batch, so an interrupted 100k
+    run keeps what it encoded and a re-run only encodes the rest.
+    """
+
+    def __init__(
+        self, inner: object, cache: dict[str, np.ndarray], *, encode: bool, shards: Path
+    ) -> None:
         self.inner = inner
         self.cache = cache
         self.encode = encode
+        self.shards = shards
         self.name = inner.name  # type: ignore[attr-defined]
         self.dim = inner.dim  # type: ignore[attr-defined]
 
     def encode_documents(self, texts: list[str]) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        missing = [t for t in dict.fromkeys(texts) if _key(t) not in self.cache]
         if missing:
             if not self.encode:
                 raise RuntimeError(f"{len(missing)} texts are not in the embedding cache")
-            for t, v in zip(missing, self.inner.encode_documents(missing), strict=True):  # type: ignore[attr-defined]
-                self.cache[t] = v
-        return np.stack([self.cache[t] for t in texts]) if texts else np.zeros((0, self.dim))
+            vecs = np.asarray(self.inner.encode_documents(missing), dtype=np.float32)  # type: ignore[attr-defined]
+            keys = [_key(t) for t in missing]
+            self.cache.update(zip(keys, vecs, strict=True))
+            self.shards.mkdir(parents=True, exist_ok=True)
+            n = len(list(self.shards.glob("*.npz")))
+            tmp = self.shards / f".part-{n:05d}.npz"
+            np.savez(tmp, k=np.array(keys), v=vecs)
+            tmp.rename(self.shards / f"part-{n:05d}.npz")
+        if not texts:
+            return np.zeros((0, self.dim))
+        return np.stack([self.cache[_key(t)] for t in texts])
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self.inner.encode_queries(texts)  # type: ignore[attr-defined]
 
 
-def _cache_file(model: str, texts: list[str]) -> Path:
+def _key(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def _shard_dir(model: str, texts: list[str]) -> Path:
     digest = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
-    return OUT / "cache" / f"{model}-{len(texts)}-{digest}.npz"
+    return OUT / "cache" / f"{model}-{len(texts)}-{digest}"
 
 
 def _load_cache(model: str, texts: list[str]) -> dict[str, np.ndarray]:
-    path = _cache_file(model, texts)
-    if not path.exists():
-        return {}
-    vecs = np.load(path)["v"]
-    return dict(zip(texts, vecs, strict=True))
-
-
-def _save_cache(model: str, texts: list[str], cache: dict[str, np.ndarray]) -> None:
-    path = _cache_file(model, texts)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, v=np.stack([cache[t] for t in texts]).astype(np.float32))
+    cache: dict[str, np.ndarray] = {}
+    for part in sorted(_shard_dir(model, texts).glob("part-*.npz")):
+        with np.load(part) as z:
+            cache.update(zip(z["k"].tolist(), z["v"], strict=True))
+    return cache
 
 
 # ---------------------------------------------------------------- one size (child process)
@@ -211,11 +227,16 @@ def run_size(n: int, reuse: bool, raw_sample: int) -> dict[str, object]:
     cached = False
     if reuse:
         caches = {m: _load_cache(m, texts) for m in ("minilm", "use")}
-        cached = all(len(c) >= len(set(texts)) for c in caches.values())
+        unique = {_key(t) for t in texts}
+        cached = all(unique <= c.keys() for c in caches.values())
+        result["cached_before"] = min(len(unique & c.keys()) for c in caches.values())
         if not cached:
             assistant.minilm.langchain_embeddings()  # model load is not ingest throughput
-        assistant.minilm = CachingEncoder(assistant.minilm, caches["minilm"], encode=not cached)  # type: ignore[assignment]
-        assistant.use = CachingEncoder(assistant.use, caches["use"], encode=not cached)  # type: ignore[assignment]
+        for m in ("minilm", "use"):
+            enc = CachingEncoder(
+                getattr(assistant, m), caches[m], encode=not cached, shards=_shard_dir(m, texts)
+            )
+            setattr(assistant, m, enc)
     else:
         assistant.minilm.langchain_embeddings()  # model load is not ingest throughput
     t, c = time.perf_counter(), time.process_time()
@@ -224,9 +245,6 @@ def run_size(n: int, reuse: bool, raw_sample: int) -> dict[str, object]:
     result["ingest_cps_cpu"] = report.chunks_written / (time.process_time() - c)
     if report.skipped:
         raise SystemExit(f"ingest skipped files: {report.skipped[:3]}")
-    if reuse and not cached:
-        for m, c in caches.items():
-            _save_cache(m, texts, c)
     result.update(
         ingest_s=ingest_s,
         ingest_cps=report.chunks_written / ingest_s,
@@ -300,7 +318,7 @@ def _table(rows: list[dict[str, object]]) -> str:
     )
     lines = ["wall-clock chunks/s:", head]
     for r in rows:
-        tag = "*" if r["cached"] else " "
+        tag = "*" if r["cached"] else ("~" if r.get("cached_before") else " ")
         lines.append(
             f"{r['chunks']:>7} {r['docs']:>5} {r['ingest_cps']:>9.1f}{tag} "
             f"{r['raw_minilm']:>10.1f} "
@@ -319,6 +337,8 @@ def _table(rows: list[dict[str, object]]) -> str:
         )
     if any(r["cached"] for r in rows):
         lines.append("* ingest with cached vectors (no encoding): store path only")
+    if any(r.get("cached_before") and not r["cached"] for r in rows):
+        lines.append("~ resumed run, partly cached vectors: not a throughput")
     return "\n".join(lines)
 
 

@@ -98,3 +98,16 @@ def test_mixed_language_question(corpus_assistant):
         "双师型 teachers salary 绩效", k=5, sources=["high-skilled-talent-training"]
     )
     assert "4.3" in [p.metadata["section_key"] for p in passages[:3]]
+
+
+def test_english_terms_reach_chinese_chunks_lexically(chinese_doc):
+    from assistant.glossary import chinese_terms
+
+    terms = chinese_terms("How are our lecturers paid, and who funds the training workshop?")
+    assert "教师" in terms and "薪酬" in terms and "实训基地" in terms
+    assert chinese_terms("如何建设双师型教师队伍") == ""  # only English forms trigger it
+    assert chinese_terms("What is the capital of France?") == ""
+    hits = chinese_doc.lexical.search("teachers 教师 薪酬", 5, chinese_only=True)
+    assert hits, "the Chinese regulation should match its own words"
+    keys = [p.metadata.get("section_key") for p in chinese_doc.retrieve("How are teachers paid?")]
+    assert "第四条" in keys[:3] or "第五条" in keys[:3], keys
