@@ -343,6 +343,24 @@ class Store:
             metadatas=[{"generation": uuid.uuid4().hex, "doc_id": _GENERATION_ID}],
         )
 
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Bracket one ingest/remove (inside write_lock): orphans are collected only if needed.
+
+        Embedded store: a marker file exists from the start of a write until it completes, so
+        only an interrupted write (kill, crash, exception) leaves it behind, and only then does
+        the next write scan every chunk for orphans (~seconds at 100k chunks). A server has no
+        cross-machine marker: every write scans.
+        """
+        marker = None if self.lock_path is None else self.lock_path.parent / f"writing-{self.name}"
+        if marker is None or marker.exists():
+            self.collect_orphans()
+        if marker is not None:
+            marker.touch()
+        yield
+        if marker is not None:  # not reached when the write raised: the next one cleans up
+            marker.unlink(missing_ok=True)
+
     def _delete_where(self, where: dict[str, Any]) -> None:
         self.minilm.delete(where=where)
         self.use.delete(where=where)

@@ -100,7 +100,7 @@ class Assistant:
         for rec in list(self.store.registry(fresh=True).values()):
             gone = not Path(str(rec.metadata.get("path", ""))).exists()
             if rec.metadata.get("origin") == "bundled" and rec.doc_id not in present and gone:
-                self.store.remove(rec.doc_id)
+                self.remove(rec.doc_id)
                 report.removed.append(rec.doc_id)
         return report
 
@@ -134,8 +134,7 @@ class Assistant:
                 files.extend(iter_files([p]))
         if doc_id and len(files) > 1:
             raise InvalidInputError("--doc-id names one document; give exactly one file with it.")
-        with self.store.write_lock():
-            self.store.collect_orphans()
+        with self.store.write_lock(), self.store.writing():
             registry = self.store.registry(fresh=True)
             seen: dict[str, str] = {}
             pending: list[tuple[SourceDocument, list[Chunk], str]] = []
@@ -209,7 +208,7 @@ class Assistant:
 
     def remove(self, doc_id: str) -> bool:
         """Delete one document from the index."""
-        with self.store.write_lock():
+        with self.store.write_lock(), self.store.writing():
             return self.store.remove(doc_id)
 
     def documents(self) -> list[DocRecord]:

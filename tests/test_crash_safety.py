@@ -174,3 +174,40 @@ def test_kill_minus_9_never_half_indexes(tmp_path):
     assert problems == []
     assert len(hashes) == 40
     assert _chunk_total(data, scratch) == _clean_chunk_count(folder)
+
+
+def test_orphan_scan_runs_only_after_an_interrupted_write(fresh_assistant, tmp_path) -> None:
+    """A completed ingest leaves no marker, so the next one skips the all-chunks scan; an
+    interrupted one (here: an exception in the middle) leaves it, and the next one cleans up."""
+    store = fresh_assistant.store
+    scans = []
+    real_collect = store.collect_orphans
+    store.collect_orphans = lambda: scans.append(1) or real_collect()  # count, then run it
+    folder = tmp_path / "docs"
+    _write_docs(folder, 1)
+    fresh_assistant.ingest([folder])
+    marker = store.lock_path.parent / f"writing-{store.name}"
+    assert not marker.exists() and scans == []  # a new index has nothing to collect
+    _write_docs(folder, 2)
+    fresh_assistant.ingest([folder])
+    assert scans == [], "a clean previous write must not trigger the scan"
+
+    # crash mid-write: chunks of revision 3 are written, then the commit fails
+    _write_docs(folder, 3)
+    real_commit = store.commit_many
+
+    def failing_commit(*args, **kwargs):
+        raise RuntimeError("simulated crash before the registry switch")
+
+    store.commit_many = failing_commit
+    with pytest.raises(RuntimeError):
+        fresh_assistant.ingest([folder])
+    store.commit_many = real_commit
+    assert marker.exists()
+    committed = sum(r.chunks for r in store.registry(fresh=True).values())
+    assert store.minilm.count() > committed  # the failed write's chunks: orphans
+    fresh_assistant.remove("rule-00")  # the next write of any kind collects them
+    assert len(scans) == 1 and not marker.exists()
+    committed = sum(r.chunks for r in store.registry(fresh=True).values())
+    assert store.minilm.count() == store.use.count() == committed
+    assert store.check() == []
