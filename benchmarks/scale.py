@@ -305,7 +305,46 @@ def query_only(n: int) -> dict[str, object]:
     out: dict[str, object] = {"size": n, "chunks": a.store.chunk_count()}
     out["docs"] = len(a.store.registry())
     out.update(measure_queries(a))
+    out.update(measure_small_writes(a))
     return out
+
+
+def measure_small_writes(a: object) -> dict[str, object]:
+    """A script adds one small document to the big index and removes it again (wall s).
+
+    Also the full orphan scan that an ingest pays only after an interrupted write.
+    """
+    import tempfile
+
+    store = a.store  # type: ignore[attr-defined]
+    a.minilm.langchain_embeddings()  # type: ignore[attr-defined]  # model load is not the write
+    with store.write_lock():
+        t = time.perf_counter()
+        store.collect_orphans()
+        scan_s = time.perf_counter() - t
+    folder = Path(tempfile.mkdtemp(prefix="scale-one-doc-"))
+    doc = folder / "one-new-rule.md"
+    doc.write_text(
+        "# One new rule\n\n## 1. Teachers in companies\n\nEvery specialty teacher spends at "
+        "least one month a year in a partner company.\n",
+        encoding="utf-8",
+    )
+    t = time.perf_counter()
+    report = a.ingest([doc])  # type: ignore[attr-defined]
+    add_s = time.perf_counter() - t
+    t = time.perf_counter()
+    a.retrieve("How long do teachers spend in partner companies?", k=5)  # type: ignore[attr-defined]
+    first_after_s = time.perf_counter() - t
+    t = time.perf_counter()
+    a.remove(report.added[0])  # type: ignore[attr-defined]
+    remove_s = time.perf_counter() - t
+    a.retrieve("How long do teachers spend in partner companies?", k=5)  # type: ignore[attr-defined]
+    return {
+        "orphan_scan_s": scan_s,
+        "add_doc_s": add_s,
+        "first_query_after_add_s": first_after_s,
+        "remove_doc_s": remove_s,
+    }
 
 
 # ---------------------------------------------------------------- driver
@@ -352,6 +391,16 @@ def _query_table(rows: list[dict[str, object]]) -> str:
             f"{r['chunks']:>7} {r['docs']:>5} {r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} "
             f"{r['p50_cpu_ms']:>10.1f} {r['registry_ms']:>16.1f} {r['poll_ms']:>11.1f} "
             f"{r['peak_rss_mb']:>7.0f}"
+        )
+    lines.append("one small document into the big index (wall s; model already loaded):")
+    lines.append(
+        f"{'chunks':>7} {'add 1 doc':>9} {'1st query after':>15} {'remove it':>9} "
+        f"{'orphan scan (only after a crash)':>33}"
+    )
+    for r in rows:
+        lines.append(
+            f"{r['chunks']:>7} {r['add_doc_s']:>9.2f} {r['first_query_after_add_s']:>15.2f} "
+            f"{r['remove_doc_s']:>9.2f} {r['orphan_scan_s']:>33.2f}"
         )
     return "\n".join(lines)
 
