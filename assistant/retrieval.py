@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 # The glossary expansion adds recall but also pulls towards whichever section uses the added
 # words; the cosine to the question as asked keeps the user's own intent in the score. Chosen
 # by 10-fold cross-validation over the 101 English paper questions (golden + held-out): hit@1
-# 0.873 -> 0.928 out of fold (benchmarks/out/second_stage_cv.txt). MiniLM is an English
+# 0.873 -> 0.928 out of fold (python benchmarks/second_stage.py). MiniLM is an English
 # model, so Chinese questions lean on USE and the glossary's BM25 terms (no asked-cosine).
 RESCORE_POOL = 24
 _CHANNELS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="retrieval-channel")
