@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from .errors import CorpusError
 from .ingestion import SourceDocument, detect_language
 
 # all-MiniLM-L6-v2 truncates at 256 word pieces, so 120 tokens plus the section label always
@@ -82,7 +83,6 @@ def _splitter() -> Any:
         is_separator_regex=True,
         keep_separator="end",
         strip_whitespace=True,
-        add_start_index=True,
     )
 
 
@@ -117,18 +117,20 @@ def split_document(doc: SourceDocument) -> list[Chunk]:
         if not stripped or not re.search(r"\w", stripped):
             continue
         offset = section.body_start + body.index(stripped)
-        pieces: list[tuple[int, str]]
         if count(stripped) <= CHUNK_TOKENS:
-            pieces = [(offset, stripped)]
+            texts = [stripped]
         else:
             splitter = splitter or _splitter()
-            pieces = [
-                (offset + int(d.metadata["start_index"]), d.page_content)
-                for d in splitter.create_documents([stripped])
-            ]
-        for start, text in pieces:
-            if doc.text[start : start + len(text)] != text:  # pragma: no cover - invariant
-                start = doc.text.find(text)
+            texts = [d.page_content for d in splitter.create_documents([stripped])]
+        # Locate every piece ourselves, in order, inside this section: the splitter's own
+        # start_index is unreliable when a passage repeats (found by the 100k scale run: a
+        # repeated paragraph got another copy's offsets, hence a duplicate chunk id).
+        cursor = offset
+        for text in texts:
+            start = doc.text.find(text, cursor, section.body_end)
+            if start < 0:  # pragma: no cover - the splitter returns substrings in order
+                raise CorpusError(f"{doc.doc_id}: could not locate a chunk in its section")
+            cursor = start + 1
             chunks.append(
                 Chunk(
                     chunk_id=chunk_id(doc.doc_id, doc.content_hash, start, text),

@@ -66,8 +66,13 @@ def _load(data: bytes, suffix: str) -> None:
         return
     for s in doc.sections:
         assert 0 <= s.body_start <= s.body_end <= len(doc.text)
-    for chunk in split_document(doc):
+    chunks = split_document(doc)
+    bounds = {s.key: (s.body_start, s.body_end) for s in doc.sections}
+    for chunk in chunks:
         assert doc.text[chunk.start : chunk.end] == chunk.text
+        start, end = bounds[chunk.section_key]
+        assert start <= chunk.start and chunk.end <= end
+    assert len({c.chunk_id for c in chunks}) == len(chunks)
 
 
 @FUZZ

@@ -67,6 +67,27 @@ def test_chunk_ids_are_stable(paper):
     assert first == again and len(set(first)) == len(first)
 
 
+def test_a_paragraph_repeated_across_sections_keeps_its_own_offsets(fresh_assistant, tmp_path):
+    """Found by the 100k scale run: a passage repeated in two sections got the first one's
+    offsets, hence the same chunk id twice, and Chroma refused the whole batch."""
+    para = " ".join(
+        f"Sentence {i} says that teachers and enterprises share the costs of training bases."
+        for i in range(30)
+    )
+    text = f"# Rules\n\n## 1. First\n\n{para}\n\n## 2. Second\n\nIntro.\n\n{para}\n\n{para}\n"
+    path = tmp_path / "repeated.md"
+    path.write_text(text, encoding="utf-8")
+    doc = load_file(path)
+    chunks = split_document(doc)
+    assert len({c.chunk_id for c in chunks}) == len(chunks)
+    for c in chunks:
+        section = next(s for s in doc.sections if s.key == c.section_key)
+        assert section.body_start <= c.start and c.end <= section.body_end
+        assert doc.text[c.start : c.end] == c.text
+    report = fresh_assistant.ingest([path])
+    assert report.added == ["repeated"] and report.chunks_written == len(chunks)
+
+
 def test_chinese_numbering_is_recognised():
     blocks = [
         Block(t)
