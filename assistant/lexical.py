@@ -66,6 +66,11 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+# Bumped whenever what is saved changes meaning (3: "langs" marks Chinese chunks of Chinese
+# documents).
+_FORMAT = 3
+
+
 class LexicalIndex:
     """BM25 over the committed chunks of a store; rebuilt when the fingerprint changes."""
 
@@ -116,12 +121,17 @@ class LexicalIndex:
         kinds: list[str] = []
         langs: list[str] = []
         corpus_tokens: list[list[str]] = []
+        doc_lang = {d: str(r.metadata.get("lang", "en")) for d, r in self.store.registry().items()}
         for page_ids, texts, metas in self.store.committed_chunks():
             for chunk_id, text, meta in zip(page_ids, texts, metas, strict=False):
                 ids.append(chunk_id)
                 doc_ids.append(str(meta.get("doc_id", "")))
                 kinds.append(str(meta.get("kind", "own")))
-                langs.append(str(meta.get("lang", "en")))
+                # "zh" only for Chinese chunks of Chinese documents: an English brief's Chinese
+                # summary is not what an English question's Chinese terms are for
+                chunk_lang = str(meta.get("lang", "en"))
+                doc_zh = doc_lang.get(doc_ids[-1]) == "zh"
+                langs.append("zh" if chunk_lang == "zh" and doc_zh else "other")
                 search_text = "\n".join(
                     str(meta.get(k, "")) for k in ("title", "title_zh", "section")
                 )
@@ -135,7 +145,9 @@ class LexicalIndex:
         if corpus_tokens:
             retriever.save(str(tmp), show_progress=False)
         (tmp / "ids.json").write_text(
-            json.dumps({"ids": ids, "doc_ids": doc_ids, "kinds": kinds, "langs": langs}),
+            json.dumps(
+                {"format": _FORMAT, "ids": ids, "doc_ids": doc_ids, "kinds": kinds, "langs": langs}
+            ),
             encoding="utf-8",
         )
         shutil.rmtree(folder, ignore_errors=True)
@@ -147,8 +159,9 @@ class LexicalIndex:
         import bm25s
 
         meta = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
+        if meta.get("format") != _FORMAT:  # saved by an older version: ensure() rebuilds it
+            raise ValueError(f"lexical index format {meta.get('format')}, expected {_FORMAT}")
         retriever = bm25s.BM25.load(str(folder), show_progress=False) if meta["ids"] else None
-        # an index saved before "langs" existed raises KeyError here: ensure() rebuilds it
         self._set(retriever, meta["ids"], meta["doc_ids"], meta["kinds"], meta["langs"])
 
     def _set(
@@ -172,7 +185,7 @@ class LexicalIndex:
         self._bm25 = bm25
 
     def has_chinese(self) -> bool:
-        """True when some indexed chunk is Chinese."""
+        """True when some indexed chunk is Chinese and belongs to a Chinese document."""
         self.ensure()
         return bool(self._zh.any())
 
