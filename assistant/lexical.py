@@ -12,6 +12,7 @@ import logging
 import re
 import shutil
 import threading
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -71,8 +72,29 @@ def tokenize(text: str) -> list[str]:
 _FORMAT = 3
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    """One built index and its per-chunk arrays, swapped in as a whole."""
+
+    bm25: Any
+    ids: list[str]
+    doc_names: list[str]
+    doc_of: np.ndarray
+    kind_of: np.ndarray
+    zh: np.ndarray
+
+
+_EMPTY = _Snapshot(None, [], [], np.zeros(0, np.int32), np.zeros(0, np.int8), np.zeros(0, bool))
+
+
 class LexicalIndex:
-    """BM25 over the committed chunks of a store; rebuilt when the fingerprint changes."""
+    """BM25 over the committed chunks of a store; rebuilt when the fingerprint changes.
+
+    A process that already has an index keeps serving it while the index of a newer corpus is
+    loaded or built in the background (at 100k chunks a build takes ~25 s; the dense channels
+    see new documents at once). The writer builds and saves the new index at the end of its
+    ingest (Assistant.ingest), so other processes usually only load it.
+    """
 
     def __init__(self, store: Store, cache_dir: Path) -> None:
         """Create the index wrapper; nothing is built until first search.
@@ -85,35 +107,47 @@ class LexicalIndex:
         self.cache_dir = cache_dir
         self._lock = threading.Lock()
         self._fingerprint: str | None = None
-        self._bm25: Any = None
-        self._ids: list[str] = []
-        self._doc_of: np.ndarray = np.zeros(0, dtype=np.int32)
-        self._doc_names: list[str] = []
-        self._kind_of: np.ndarray = np.zeros(0, dtype=np.int8)
-        self._zh: np.ndarray = np.zeros(0, dtype=bool)
+        self._snap: _Snapshot | None = None
+        self._refresher: threading.Thread | None = None
+        self._thread_lock = threading.Lock()
 
     def _folder(self, fingerprint: str) -> Path:
         return self.cache_dir / f"{self.store.name}-{fingerprint}"
 
-    def ensure(self) -> None:
-        """Load or build the index matching the store's current fingerprint."""
+    def ensure(self, *, wait: bool = False) -> None:
+        """Make the index match the store's current fingerprint.
+
+        Args:
+            wait: load or build now even when an older index could be served meanwhile.
+        """
         fingerprint = self.store.fingerprint()
         if fingerprint == self._fingerprint:
             return
+        if self._snap is not None and not wait:
+            with self._thread_lock:  # not self._lock: a build holds that one for seconds
+                if self._refresher is None or not self._refresher.is_alive():
+                    self._refresher = threading.Thread(
+                        target=self._refresh, args=(fingerprint,), daemon=True
+                    )
+                    self._refresher.start()
+            return
+        self._refresh(fingerprint)
+
+    def _refresh(self, fingerprint: str) -> None:
         with self._lock:
             if fingerprint == self._fingerprint:
                 return
             folder = self._folder(fingerprint)
             try:
-                self._load(folder)
+                snap = self._load(folder)
             except Exception:  # missing or damaged cache: rebuild it
-                self._build(folder)
-            self._fingerprint = fingerprint
+                snap = self._build(folder)
+            self._snap, self._fingerprint = snap, fingerprint
             for old in self.cache_dir.glob(f"{self.store.name}-*"):
-                if old != folder:
+                if old != folder and not old.name.endswith(".tmp"):
                     shutil.rmtree(old, ignore_errors=True)
 
-    def _build(self, folder: Path) -> None:
+    def _build(self, folder: Path) -> _Snapshot:
         import bm25s
 
         ids: list[str] = []
@@ -151,43 +185,26 @@ class LexicalIndex:
             encoding="utf-8",
         )
         shutil.rmtree(folder, ignore_errors=True)
-        tmp.rename(folder)  # atomic publish: a reader sees the whole index or none
-        self._set(retriever if corpus_tokens else None, ids, doc_ids, kinds, langs)
+        if folder.exists():  # another process published the same index meanwhile
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.rename(folder)  # atomic publish: a reader sees the whole index or none
         logger.info("built the lexical index over %d chunks", len(ids))
+        return _snapshot(retriever if corpus_tokens else None, ids, doc_ids, kinds, langs)
 
-    def _load(self, folder: Path) -> None:
+    def _load(self, folder: Path) -> _Snapshot:
         import bm25s
 
         meta = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
         if meta.get("format") != _FORMAT:  # saved by an older version: ensure() rebuilds it
             raise ValueError(f"lexical index format {meta.get('format')}, expected {_FORMAT}")
         retriever = bm25s.BM25.load(str(folder), show_progress=False) if meta["ids"] else None
-        self._set(retriever, meta["ids"], meta["doc_ids"], meta["kinds"], meta["langs"])
-
-    def _set(
-        self,
-        bm25: Any,
-        ids: list[str],
-        doc_ids: list[str],
-        kinds: list[str],
-        langs: list[str],
-    ) -> None:
-        names = sorted(set(doc_ids))
-        index = {n: i for i, n in enumerate(names)}
-        self._doc_names = names
-        self._doc_of = np.array([index[d] for d in doc_ids], dtype=np.int32)
-        kind_names = ["paper", "policy", "own"]
-        self._kind_of = np.array(
-            [kind_names.index(k) if k in kind_names else 2 for k in kinds], dtype=np.int8
-        )
-        self._zh = np.array([lang == "zh" for lang in langs], dtype=bool)
-        self._ids = ids
-        self._bm25 = bm25
+        return _snapshot(retriever, meta["ids"], meta["doc_ids"], meta["kinds"], meta["langs"])
 
     def has_chinese(self) -> bool:
         """True when some indexed chunk is Chinese and belongs to a Chinese document."""
         self.ensure()
-        return bool(self._zh.any())
+        return bool((self._snap or _EMPTY).zh.any())
 
     def search(
         self,
@@ -200,27 +217,46 @@ class LexicalIndex:
     ) -> list[tuple[str, float]]:
         """Top n (chunk_id, bm25 score) with score > 0, restricted to sources/kinds/Chinese."""
         self.ensure()
+        snap = self._snap or _EMPTY  # one consistent index, even if a newer one is swapped in
         tokens = tokenize(query)
-        if self._bm25 is None or not tokens or not self._ids:
+        if snap.bm25 is None or not tokens or not snap.ids:
             return []
-        mask = np.ones(len(self._ids), dtype=np.float32)
+        mask = np.ones(len(snap.ids), dtype=np.float32)
         if sources:
-            wanted = [self._doc_names.index(s) for s in sources if s in self._doc_names]
-            mask *= np.isin(self._doc_of, wanted)
+            wanted = [snap.doc_names.index(s) for s in sources if s in snap.doc_names]
+            mask *= np.isin(snap.doc_of, wanted)
         if kinds:
             kind_names = ["paper", "policy", "own"]
-            mask *= np.isin(self._kind_of, [kind_names.index(k) for k in kinds if k in kind_names])
+            mask *= np.isin(snap.kind_of, [kind_names.index(k) for k in kinds if k in kind_names])
         if chinese_only:
-            mask *= self._zh
+            mask *= snap.zh
         if not mask.any():
             return []
-        vocab = self._bm25.vocab_dict
+        vocab = snap.bm25.vocab_dict
         known = [t for t in tokens if t in vocab]
         if not known:
             return []
-        docs, scores = self._bm25.retrieve(
-            [known], k=min(n, len(self._ids)), show_progress=False, weight_mask=mask, n_threads=1
+        docs, scores = snap.bm25.retrieve(
+            [known], k=min(n, len(snap.ids)), show_progress=False, weight_mask=mask, n_threads=1
         )
         return [
-            (self._ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=False) if s > 0
+            (snap.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=False) if s > 0
         ]
+
+
+def _snapshot(
+    bm25: Any, ids: list[str], doc_ids: list[str], kinds: list[str], langs: list[str]
+) -> _Snapshot:
+    names = sorted(set(doc_ids))
+    index = {n: i for i, n in enumerate(names)}
+    kind_names = ["paper", "policy", "own"]
+    return _Snapshot(
+        bm25=bm25,
+        ids=ids,
+        doc_names=names,
+        doc_of=np.array([index[d] for d in doc_ids], dtype=np.int32),
+        kind_of=np.array(
+            [kind_names.index(k) if k in kind_names else 2 for k in kinds], dtype=np.int8
+        ),
+        zh=np.array([lang == "zh" for lang in langs], dtype=bool),
+    )

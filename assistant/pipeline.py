@@ -172,6 +172,10 @@ class Assistant:
                 if sum(len(c) for _, c, _ in pending) >= _EMBED_BATCH_CHUNKS:
                     self._flush(pending, report)
             self._flush(pending, report)
+            if report.chunks_written:
+                # publish the BM25 index of the new corpus now (on disk, for every process):
+                # otherwise the first question after an ingest would build it (~25 s at 100k)
+                self.lexical.ensure(wait=True)
             if progress:
                 progress("", len(files), len(files))
         return report
@@ -209,7 +213,10 @@ class Assistant:
     def remove(self, doc_id: str) -> bool:
         """Delete one document from the index."""
         with self.store.write_lock(), self.store.writing():
-            return self.store.remove(doc_id)
+            removed = self.store.remove(doc_id)
+            if removed:
+                self.lexical.ensure(wait=True)
+            return removed
 
     def documents(self) -> list[DocRecord]:
         """Committed documents, sorted by kind then id."""

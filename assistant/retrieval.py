@@ -196,10 +196,14 @@ class HybridRetriever:
             for name, lst in (("minilm", dense_minilm), ("use", dense_use), ("bm25", lexical))
         }
         passages = []
+        registry = self.store.registry()
         for chunk_id, rrf in fused:
             if chunk_id not in data:
                 continue
             text, meta, v_minilm, v_use = data[chunk_id]
+            rec = registry.get(str(meta.get("doc_id", "")))
+            if rec is None or rec.doc_hash != meta.get("doc_hash"):
+                continue  # from a BM25 index a moment older than a remove or an update
             cos_minilm = float(v_minilm @ q_minilm)
             cos_asked = float(v_minilm @ asked_minilm)
             cos_use = float(v_use @ q_use)

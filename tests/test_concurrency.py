@@ -179,3 +179,28 @@ def test_unchanged_registry_is_checked_with_one_record(shared_dir: Path) -> None
     store._registry_time -= 10  # the cache has expired
     assert store.registry() is first
     assert calls == [["__generation__"]]
+
+
+def test_a_reader_keeps_answering_while_the_lexical_index_is_rebuilt(tmp_path) -> None:
+    """Another process's ingest changes the corpus: a long-running reader serves its previous
+    BM25 index (no wait) and swaps in the new one when it is ready."""
+    from assistant import Settings
+    from assistant.pipeline import Assistant
+
+    settings = Settings(data_dir=tmp_path / "data", auto_ingest=False)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# A\n\n## 1. Pay\n\nTeachers' pay rises each year.\n")
+    writer = Assistant(settings)
+    writer.ingest([docs])
+    reader = Assistant(settings)
+    assert reader.retrieve("teachers pay", k=3)[0].doc_id == "a"
+    old = reader.lexical._snap
+    (docs / "b.md").write_text("# B\n\n## 1. Workshops\n\nThe welding workshop opens in May.\n")
+    writer.ingest([docs])  # publishes the new BM25 index on disk before it returns
+    reader.store._registry_time -= 10  # the reader's 2 s poll is due
+    reader.retrieve("welding workshop", k=3)  # served at once, refresh started in background
+    reader.lexical._refresher.join(timeout=60)
+    assert reader.lexical._snap is not old
+    hits = reader.lexical.search("welding workshop", 3)
+    assert hits and hits[0][0] in {c.chunk_id for c in reader.retrieve("welding", k=3)}
