@@ -185,10 +185,7 @@ class LexicalIndex:
             encoding="utf-8",
         )
         shutil.rmtree(folder, ignore_errors=True)
-        if folder.exists():  # another process published the same index meanwhile
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.rename(folder)  # atomic publish: a reader sees the whole index or none
+        tmp.rename(folder)  # atomic publish: a reader sees the whole index or none
         logger.info("built the lexical index over %d chunks", len(ids))
         return _snapshot(retriever if corpus_tokens else None, ids, doc_ids, kinds, langs)
 

@@ -143,7 +143,8 @@ class HybridRetriever:
         query = expand(question)
         # The expanded query ranks; the question as asked measures support (the expansion
         # would otherwise make an off-topic "TLS certificates" question look on-topic).
-        # Support is measured with USE only (~2 ms a text), so MiniLM encodes one text.
+        # Support is measured with USE only (~2 ms a text); MiniLM encodes the question as
+        # asked only for the second stage's fourth signal.
         where = _where(sources, kinds)
         n = max(pool, k * 3)
 
