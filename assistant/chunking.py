@@ -111,7 +111,7 @@ def split_document(doc: SourceDocument) -> list[Chunk]:
     }
     chunks: list[Chunk] = []
     splitter = None
-    for section in doc.sections:
+    for section_no, section in enumerate(doc.sections):
         body = doc.text[section.body_start : section.body_end]
         stripped = body.strip()
         if not stripped or not re.search(r"\w", stripped):
@@ -149,6 +149,9 @@ def split_document(doc: SourceDocument) -> list[Chunk]:
                         "end": start + len(text),
                         "ordinal": len(chunks),
                         "lang": detect_language(text),
+                        "role": section.role,
+                        "answers": section.answers,
+                        "section_index": section_no,
                     },
                 )
             )

@@ -222,10 +222,47 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     return {"ok": EXIT_OK, "partial": EXIT_PARTIAL}.get(report.status, EXIT_ERROR)
 
 
+def cmd_eval_answers(args: argparse.Namespace) -> int:
+    """assistant eval --answers [FILE ...]: the answer-level figures (answer_eval.py)."""
+    from .answer_eval import evaluate_answers, load_answer_set
+    from .errors import InvalidInputError
+    from .evaluation import GOLDEN_DIR
+
+    files = [Path(f) for f in args.answers] or sorted((GOLDEN_DIR / "answers").glob("*.jsonl"))
+    assistant = _assistant(args)
+    results = []
+    for path in files:
+        if not path.is_file():
+            raise InvalidInputError(f"Answer set {path} not found.")
+        items = load_answer_set(path)
+        for lang in ("en", "zh", None):
+            subset = [i for i in items if lang is None or i.get("lang") == lang]
+            if subset:
+                name = f"{path.stem}/{lang or 'all'}"
+                results.append(evaluate_answers(assistant, name, subset))
+    if args.json:
+        print(json.dumps([r.as_dict() for r in results], indent=2))
+        return EXIT_OK
+    cols = ("key_recall", "fact_first_line", "point_precision", "trap_refusal", "false_refusal",
+            "followup_accuracy", "language_match", "points_per_answer", "p50_ms")  # fmt: skip
+    heads = ("keys", "fact1st", "precis", "traps", "falseref", "follow", "lang", "points", "p50ms")
+    print(f"{'set':16} {'n':>4} " + " ".join(f"{h:>8}" for h in heads))
+    for r in results:
+        row = r.as_dict()
+        print(f"{r.name:16} {r.n:4} " + " ".join(f"{row[c]:8.3f}" for c in cols))
+    if args.verbose:
+        for r in results:
+            for failure in r.failures:
+                print(f"  {r.name}: {json.dumps(failure, ensure_ascii=False)}")
+    return EXIT_OK
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     """assistant eval."""
     from .evaluation import GOLDEN_DIR, run_eval
 
+    if args.answers is not None:
+        return cmd_eval_answers(args)
     results = run_eval(
         _assistant(args),
         Path(args.golden) if args.golden else GOLDEN_DIR,
@@ -318,6 +355,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", action="store_true", help="also without the second stage")
     p.add_argument("--baseline", action="store_true", help="also the plain LangChain baseline")
     p.add_argument("--all", action="store_true", help="--compare and --baseline")
+    p.add_argument(
+        "--answers",
+        nargs="*",
+        metavar="FILE",
+        help="score answers, not passages (default: tests/golden/answers/*.jsonl)",
+    )
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("serve", help="run the web chat")

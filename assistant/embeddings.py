@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -95,6 +96,7 @@ class MiniLMEncoder:
         self.query_backend = query_backend
         self.document_backend = document_backend
         self._lock = threading.Lock()
+        self._questions = _QuestionCache()
         self._st: Any = None
         self._ort: Any = None
         self._tok: Any = None
@@ -153,7 +155,15 @@ class MiniLMEncoder:
             )
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        """Embed questions (onnxruntime by default)."""
+        """Embed questions (onnxruntime by default); recent questions come from a cache, since
+        retrieval and the answer stage embed the same question."""
+        return self._questions.encode(texts, self._encode_queries)
+
+    def forget_questions(self) -> None:
+        """Drop the cached question vectors."""
+        self._questions.clear()
+
+    def _encode_queries(self, texts: list[str]) -> np.ndarray:
         if self.query_backend == "sentence-transformers":
             return _normalise(np.array([self.langchain_embeddings().embed_query(t) for t in texts]))
         return self._onnx(texts)
@@ -170,6 +180,37 @@ class MiniLMEncoder:
         return _normalise(pooled)
 
 
+class _QuestionCache:
+    """The vectors of the last few questions (lists of at most two texts; longer lists are
+    batches of sentences and pass through)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def clear(self) -> None:
+        """Forget every cached question (benchmarks time each question from scratch)."""
+        with self._lock:
+            self._items.clear()
+
+    def encode(self, texts: list[str], embed: Any) -> np.ndarray:
+        if len(texts) > 2:
+            return embed(texts)
+        with self._lock:
+            hits = [self._items.get(t) for t in texts]
+        if all(h is not None for h in hits):
+            return np.vstack(hits)
+        vecs = embed(texts)
+        with self._lock:
+            for text, vec in zip(texts, vecs, strict=True):
+                self._items[text] = vec
+                self._items.move_to_end(text)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return vecs
+
+
 class UseEncoder:
     """Multilingual Universal Sentence Encoder v3 (NumPy only, 512-d)."""
 
@@ -180,6 +221,7 @@ class UseEncoder:
         """Create the encoder; weights load on first use."""
         self._lock = threading.Lock()
         self._model: Any = None
+        self._questions = _QuestionCache()
 
     def _load(self) -> Any:
         with self._lock:
@@ -201,9 +243,13 @@ class UseEncoder:
         out = [np.atleast_2d(model.encode(texts[i : i + 64])) for i in range(0, len(texts), 64)]
         return _normalise(np.vstack(out))
 
+    def forget_questions(self) -> None:
+        """Drop the cached question vectors."""
+        self._questions.clear()
+
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        """Embed questions."""
-        return self.encode_documents(texts)
+        """Embed questions (recent ones from a cache, as for MiniLM)."""
+        return self._questions.encode(texts, self.encode_documents)
 
 
 @lru_cache(maxsize=2)

@@ -60,8 +60,8 @@ def _rank(passages: list[Any], item: dict[str, Any]) -> int | None:
         if "sections" in item:
             if p.doc_id == PAPER_ID and p.metadata.get("section_key") in item["sections"]:
                 return i
-        elif p.doc_id in item.get("doc_ids", []):
-            return i
+        elif (p.metadata.get("translation_of") or p.doc_id) in item.get("doc_ids", []):
+            return i  # either language version of the expected document
     return None
 
 

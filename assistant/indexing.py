@@ -429,6 +429,38 @@ class Store:
             ]
             yield [ids[i] for i in keep], [docs[i] for i in keep], [dict(metas[i]) for i in keep]
 
+    def is_committed(self, meta: dict[str, Any] | None) -> bool:
+        """True when a chunk's metadata belongs to the committed version of its document."""
+        rec = self.registry().get(str((meta or {}).get("doc_id", "")))
+        return rec is not None and rec.doc_hash == (meta or {}).get("doc_hash")
+
+    def section_chunks(
+        self, doc_id: str, section_index: int | None = None
+    ) -> list[tuple[str, str, dict[str, Any]]]:
+        """(chunk id, text, metadata) of a committed document, or of one section, in order."""
+        where: dict[str, Any] = {"doc_id": doc_id}
+        if section_index is not None:
+            where = {"$and": [where, {"section_index": int(section_index)}]}
+        got = None
+        for attempt in range(3):
+            try:
+                got = self.minilm.get(where=where, include=["documents", "metadatas"])
+                break
+            except Exception as e:
+                # Chroma's local segments can fail a filtered read ("Error finding id") while
+                # another thread commits; the read is retried, and the answer stage falls back
+                # to the retrieved chunk alone if it keeps failing
+                logger.debug("section read retried (%s): %s", attempt, e)
+                time.sleep(0.05 * (attempt + 1))
+        if got is None:
+            return []
+        rows = [
+            (cid, text, dict(meta))
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=False)
+            if self.is_committed(meta)
+        ]
+        return sorted(rows, key=lambda r: int(r[2].get("ordinal", 0)))
+
     def fetch(self, ids: list[str]) -> dict[str, ChunkData]:
         """Text, metadata, MiniLM vector and USE vector of chunks, by id.
 

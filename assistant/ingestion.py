@@ -11,7 +11,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,8 @@ from .formats import (
     decode_text,
     split_front_matter,
 )
+from .roles import Role, section_role, split_role_tag
+from .text import CJK_RE, detect_language
 from .types import Kind
 
 __all__ = [
@@ -47,8 +49,10 @@ logger = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm"}
 SIDECAR_SUFFIX = ".meta.yaml"
+# Bumped when the way sections get their roles changes: documents are then re-indexed.
+ROLES_VERSION = 1
 _ID_RE = re.compile(r"[^a-z0-9._\-\u4e00-\u9fff]+")
-_CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_CJK_RE = CJK_RE
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,8 @@ class Section:
     level: int
     body_start: int
     body_end: int
+    role: str = ""  # assistant.roles.Role value; "" until the document's roles are applied
+    answers: str = ""  # section keys of the problems this section answers ("3(1)"), if declared
 
     @property
     def label(self) -> str:
@@ -89,13 +95,6 @@ class SourceDocument:
     def language(self) -> str:
         """'zh' when a large share of the text is Chinese, else 'en'."""
         return detect_language(self.text)
-
-
-def detect_language(text: str) -> str:
-    """Return 'zh' when at least a fifth of the letters are CJK ideographs, else 'en'."""
-    letters = sum(1 for c in text[:4000] if c.isalpha())
-    cjk = len(_CJK_RE.findall(text[:4000]))
-    return "zh" if letters and cjk / letters >= 0.2 else "en"
 
 
 def make_doc_id(name: str) -> str:
@@ -154,6 +153,8 @@ def _line_heading(line: str) -> tuple[int, str, str, str] | None:
         if not m:
             continue
         token, rest = m.group(0).strip(), line[m.end() :].strip()
+        if token.lower().startswith("article") and rest[:1].islower():
+            return None  # "Article 3 states that ..." is prose, "Article 3 The school ..." a rule
         if kind == "item":
             if not rest:
                 return None
@@ -199,6 +200,7 @@ def recognise_sections(blocks: list[Block]) -> tuple[str, list[Section]]:
     """
     parts: list[str] = []
     opened: list[tuple[int, str, str, tuple[str, ...], int, int]] = []
+    tags: dict[int, str] = {}  # index in `opened` -> role declared by a heading tag
     stack: list[tuple[int, str, str]] = []  # (level, label, key)
     offset = 0
 
@@ -211,17 +213,23 @@ def recognise_sections(blocks: list[Block]) -> tuple[str, list[Section]]:
     for block in blocks:
         if not block.text:
             continue
+        text = block.text
+        tag = None
+        if block.heading_level is not None:
+            text, tag = split_role_tag(text)  # "## Core rule {.provision}" declares a role
         if parts:
             parts.append("\n\n")
             offset += 2
         start = offset
-        parts.append(block.text)
-        offset += len(block.text)
-        classified = _line_heading(block.text)
+        parts.append(text)
+        offset += len(text)
+        classified = _line_heading(text)
         if block.heading_level is not None:
             token = classified[2] if classified else ""
-            key = _section_key(token, "short", "") if token else " ".join(block.text.split())[:60]
-            open_section(block.heading_level, block.text, key, start, offset)
+            key = _section_key(token, "short", "") if token else " ".join(text.split())[:60]
+            if tag is not None:
+                tags[len(opened)] = tag.value
+            open_section(block.heading_level, text, key, start, offset)
             continue
         if classified is None:
             continue
@@ -241,8 +249,30 @@ def recognise_sections(blocks: list[Block]) -> tuple[str, list[Section]]:
         sections.append(Section("", "", (), 0, 0, first_heading))
     for i, (level, label, key, path, _heading_start, body_start) in enumerate(opened):
         end = opened[i + 1][4] if i + 1 < len(opened) else len(text)
-        sections.append(Section(label, key, path, level, body_start, max(body_start, end)))
+        sections.append(
+            Section(label, key, path, level, body_start, max(body_start, end), role=tags.get(i, ""))
+        )
     return text, sections
+
+
+def apply_roles(sections: list[Section], kind: str, declared: Any, links: Any) -> list[Section]:
+    """Give every section its role (assistant.roles) and the problems it answers, if declared.
+
+    Args:
+        sections: as recognised, with the roles their headings declared.
+        kind: the document's kind.
+        declared: ``section_roles`` of the metadata ({section key: role}), if any.
+        links: ``problem_links`` of the metadata ({section key: "3(1), 3(2)"}), if any.
+    """
+    declared = {str(k): str(v) for k, v in declared.items()} if isinstance(declared, dict) else {}
+    links = {str(k): str(v) for k, v in links.items()} if isinstance(links, dict) else {}
+    out = []
+    for s in sections:
+        role = section_role(
+            kind=kind, key=s.key, label=s.heading, tagged=Role.parse(s.role), declared=declared
+        )
+        out.append(replace(s, role=role.value, answers=links.get(s.key, "")))
+    return out
 
 
 # ----------------------------------------------------------------------------- entry points
@@ -371,6 +401,7 @@ def _load_bytes(data: bytes, path: Path, overrides: dict[str, Any] | None) -> So
             meta.update(side)
     meta.update({k: v for k, v in (overrides or {}).items() if v is not None})
     text, sections = recognise_sections(blocks)
+    declared_roles, problem_links = meta.pop("section_roles", None), meta.pop("problem_links", None)
     if not text.strip():
         raise CorpusError(f"{path.name}: no text found")
     doc_id = make_doc_id(str(meta.get("doc_id") or path.stem))
@@ -382,6 +413,7 @@ def _load_bytes(data: bytes, path: Path, overrides: dict[str, Any] | None) -> So
     clean_meta = {
         str(k): _plain(v) for k, v in meta.items() if k not in {"doc_id", "title", "kind"}
     }
+    sections = apply_roles(sections, kind, declared_roles, problem_links)
     clean_meta["path"] = str(path)
     clean_meta["format"] = suffix.lstrip(".")
     return SourceDocument(
@@ -391,7 +423,11 @@ def _load_bytes(data: bytes, path: Path, overrides: dict[str, Any] | None) -> So
         text=text,
         sections=sections,
         metadata=clean_meta,
-        content_hash=file_hash(data + repr(sorted(meta.items(), key=str)).encode()),
+        content_hash=file_hash(
+            data
+            + repr(sorted(meta.items(), key=str)).encode()
+            + repr((declared_roles, problem_links, ROLES_VERSION)).encode()
+        ),
     )
 
 

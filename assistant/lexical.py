@@ -211,8 +211,10 @@ class LexicalIndex:
         sources: list[str] | None = None,
         kinds: list[str] | None = None,
         chinese_only: bool = False,
+        exclude: list[str] | None = None,
     ) -> list[tuple[str, float]]:
-        """Top n (chunk_id, bm25 score) with score > 0, restricted to sources/kinds/Chinese."""
+        """Top n (chunk_id, bm25 score) with score > 0, restricted to sources/kinds/Chinese,
+        without the documents in ``exclude``."""
         self.ensure()
         snap = self._snap or _EMPTY  # one consistent index, even if a newer one is swapped in
         tokens = tokenize(query)
@@ -227,6 +229,9 @@ class LexicalIndex:
             mask *= np.isin(snap.kind_of, [kind_names.index(k) for k in kinds if k in kind_names])
         if chinese_only:
             mask *= snap.zh
+        if exclude:
+            dropped = [snap.doc_names.index(s) for s in exclude if s in snap.doc_names]
+            mask *= ~np.isin(snap.doc_of, dropped)
         if not mask.any():
             return []
         vocab = snap.bm25.vocab_dict

@@ -22,16 +22,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .answering import (
-    compose_extractive,
+    GROUP_ORDER,
     condense,
     escape_md,
     history_turns,
-    is_supported,
+    localised_citation,
+    provenance_group,
+    user_questions,
 )
 from .config import Settings
 from .errors import ConfigError, LLMError, ModelUnavailableError
 from .ingestion import detect_language
+from .intent import make_query
 from .prompts import load_prompt, load_wording
+from .roles import Role, passage_role
 from .types import Answer, Passage
 
 if TYPE_CHECKING:
@@ -236,11 +240,11 @@ def format_passages(passages: Sequence[Passage], labels: dict[str, str]) -> str:
 
     Args:
         passages: retrieved passages, best first.
-        labels: provenance label per kind (policy / paper / own).
+        labels: provenance label per group (answering.provenance_group: a kind and a role).
     """
     blocks = []
     for n, p in enumerate(passages, 1):
-        provenance = labels.get(p.kind, labels["own"])
+        provenance = labels.get(provenance_group(p), labels.get(p.kind, labels["own"]))
         blocks.append(
             f'<passage id="{n}" provenance="{_attr(provenance)}" source="{_attr(p.citation)}">\n'
             f"{neutralise(p.text.strip())}\n</passage>"
@@ -347,8 +351,9 @@ def verify_citations(reply: str, passages: Sequence[Passage]) -> Verified:
             if _is_claim(sentence):
                 unsupported.append(sentence)
             continue
-        kinds = {citations[r - 1].kind for r in refs}
-        if kinds == {"paper"} and _OBLIGATION_RE.search(sentence):
+        binding = any(passage_role(citations[r - 1].metadata).binding for r in refs)
+        if not binding and _OBLIGATION_RE.search(sentence):
+            # worded as an obligation, cited only to advice, background or a problem statement
             research.append(sentence)
             unsupported.append(sentence)
     return Verified(text.strip(), citations, dropped, unsupported, research)
@@ -357,19 +362,19 @@ def verify_citations(reply: str, passages: Sequence[Passage]) -> Verified:
 # ---------------------------------------------------------------------------- the answerer
 
 
-def _sources_lines(words: dict[str, str], citations: Sequence[Passage]) -> list[str]:
+def _sources_lines(
+    words: dict[str, str], citations: Sequence[Passage], language: str = "en"
+) -> list[str]:
     """The Sources section, in the same format as the extractive composer's."""
     lines = ["", f"**{words['sources_heading']}**", ""]
     for ref, passage in enumerate(citations, 1):
         lines.append(
             words["source_item"].format(
                 ref=ref,
-                citation=escape_md(passage.citation),
-                provenance=words["label_" + passage.kind],
+                citation=escape_md(localised_citation(passage, language)),
+                provenance=words["label_" + provenance_group(passage)],
             )
         )
-        lines.append("")
-        lines.append("> " + escape_md(passage.text))
         lines.append("")
     return lines
 
@@ -396,10 +401,8 @@ class LLMAnswerer:
         self.assistant = assistant
         self.spec = check_llm_settings(settings)
         self.prompts = load_llm_prompts(settings.prompts_dir)
-        self.labels = {
-            kind: load_wording(settings.prompts_dir, "en")["label_" + kind]
-            for kind in ("policy", "paper", "own")
-        }
+        english = load_wording(settings.prompts_dir, "en")
+        self.labels = {group: english["label_" + group] for group in GROUP_ORDER}
         self.timeout = settings.llm_timeout
         self.model = chat_model or make_chat_model(self.spec, settings)
         parse = StrOutputParser()
@@ -452,9 +455,11 @@ class LLMAnswerer:
         return query
 
     def _retrieve(self, inputs: dict[str, Any]) -> list[Passage]:
-        return self.assistant.retriever.retrieve(
-            inputs["query"], RETRIEVE_K, sources=inputs["sources"], kinds=inputs["kinds"]
+        found = self.assistant.retriever.retrieve(
+            inputs["query"], RETRIEVE_K + 2, sources=inputs["sources"], kinds=inputs["kinds"]
         )
+        # editorial notes of the briefs are the project's words, never material for an answer
+        return [p for p in found if passage_role(p.metadata) is not Role.EDITORIAL][:RETRIEVE_K]
 
     def _answer_messages(self, inputs: dict[str, Any]) -> list[Any]:
         from langchain_core.messages import HumanMessage, SystemMessage
@@ -503,8 +508,11 @@ class LLMAnswerer:
             yield self._fallback(inputs, None, _notice(language, "error", reason=str(e)))
             return
         passages: list[Passage] = ctx["passages"]
-        if not is_supported(passages, language):  # too weak: do not ask the model at all
-            yield compose_extractive(self.assistant, question, passages, language=language)
+        query = make_query(question, user_questions(history), sources=sources, kinds=kinds)
+        # too weak, or a scope the passages never mention: do not ask the model at all
+        refused = self.assistant.extractive.refusal(query, passages)
+        if refused is not None:
+            yield dataclasses.replace(refused, mode=self.mode)
             return
         parts: list[str] = []
         deadline = time.monotonic() + self.timeout
@@ -530,7 +538,9 @@ class LLMAnswerer:
         question: str = ctx["question"]
         words = load_wording(self.assistant.settings.prompts_dir, language)
         if NOT_IN_SOURCES in reply:
-            not_covered = compose_extractive(self.assistant, question, [], language=language)
+            query = make_query(question, [t for r, t in ctx["turns"] if r == "user" and t.strip()])
+            not_covered = self.assistant.extractive.refusal(query, [])
+            assert not_covered is not None  # no passages: always refused
             return dataclasses.replace(not_covered, mode=self.mode)
         checked = verify_citations(sanitise_reply(reply), ctx["passages"])
         if not checked.citations:
@@ -544,10 +554,12 @@ class LLMAnswerer:
         if checked.research_obligations:
             lines += ["", _NOTICES[language]["research_note"]]
             lines += [f"- “{s}”" for s in checked.research_obligations]
-        lines += _sources_lines(words, checked.citations)
+        body = "\n".join(lines).strip() + "\n"
+        lines += _sources_lines(words, checked.citations, language)
         notice = _notice(language, "dropped", count=len(checked.dropped)) if checked.dropped else ""
         return Answer(
             text="\n".join(lines).strip() + "\n",
+            body=body,
             citations=checked.citations,
             grounded=True,
             mode=self.mode,
@@ -560,16 +572,13 @@ class LLMAnswerer:
     def _fallback(self, inputs: dict[str, Any], ctx: dict[str, Any] | None, notice: str) -> Answer:
         """The extractive answer (over the passages the model saw, if retrieval got that far)."""
         question: str = inputs["question"]
-        query, previous = condense(question, inputs["turns"])
+        users = [t for role, t in inputs["turns"] if role == "user" and t.strip()]
+        query = make_query(question, users, sources=inputs["sources"], kinds=inputs["kinds"])
+        extractive = self.assistant.extractive
         if ctx is not None:
-            passages, previous = ctx["passages"], _previous_question(ctx)
+            answer = extractive.compose(query, ctx["passages"])
         else:
-            passages = self.assistant.retriever.retrieve(
-                query, 8, sources=inputs["sources"], kinds=inputs["kinds"]
-            )
-        answer = compose_extractive(
-            self.assistant, question, passages, language=inputs["language"], previous=previous
-        )
+            answer = extractive.answer(query)
         return dataclasses.replace(answer, notice=notice)
 
     def answer(

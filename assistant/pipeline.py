@@ -9,17 +9,21 @@ import hashlib
 import json
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from .answering import ExtractiveAnswerer, Library, user_questions
 from .chunking import Chunk, split_document
 from .config import Settings
 from .embeddings import default_encoders
 from .errors import CorpusError, InvalidInputError
 from .indexing import DocRecord, Store, make_client
 from .ingestion import SourceDocument, iter_files, make_doc_id
+from .intent import make_query
 from .lexical import LexicalIndex
+from .prompts import load_wording
 from .retrieval import HybridRetriever
 from .types import Answer, IngestReport, Kind, Passage, SkippedFile
 
@@ -27,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 4000
 MAX_K = 100
+_SECTION_CACHE = 2048  # sections (and whole documents) kept for the answer stage
 _EMBED_BATCH_CHUNKS = 256
 Progress = Callable[[str, int, int], None]  # (file name, files done, files total)
 
@@ -50,6 +55,21 @@ class Assistant:
         self.retriever = HybridRetriever(
             self.store, self.lexical, self.minilm, self.use, second_stage=settings.second_stage
         )
+        self.extractive = ExtractiveAnswerer(
+            retrieve=self.retriever.retrieve,
+            encoder=self.use,
+            english=self.minilm,
+            wording=lambda language: load_wording(settings.prompts_dir, language),
+            library=Library(
+                versions=self.versions,
+                chunks=self.section_chunks,
+                coverage=self.coverage,
+                paper_id=self._paper_id,
+            ),
+        )
+        self._versions_cache: tuple[str, dict[str, dict[str, str]]] = ("", {})
+        self._sections: OrderedDict[tuple[str, str, int | None], list[Any]] = OrderedDict()
+        self._sections_lock = threading.Lock()
         self._corpus_checked = False
         self._corpus_lock = threading.Lock()
         self.llm: Any = None  # LLMAnswerer when Settings.llm is set (assistant/llm.py)
@@ -281,6 +301,92 @@ class Assistant:
         question, src, kind_list = self.validate(question, k, sources, kinds)
         return self.retriever.retrieve(question, k, sources=src, kinds=kind_list)
 
+    def versions(self, doc_id: str) -> dict[str, str]:
+        """The language versions of a document: {"en": doc_id, "zh": doc_id} (one entry if none).
+
+        A translation names its original in ``translation_of`` (front matter or sidecar).
+        """
+        registry = self.store.registry()
+        rec = registry.get(doc_id)
+        if rec is None:
+            return {}
+        base = str(rec.metadata.get("translation_of") or doc_id)
+        table = self._versions_table(registry)
+        return table.get(base, {str(rec.metadata.get("lang", "en")): doc_id})
+
+    def _versions_table(self, registry: dict[str, DocRecord]) -> dict[str, dict[str, str]]:
+        key = self.store.fingerprint()
+        if self._versions_cache[0] != key:
+            table: dict[str, dict[str, str]] = {}
+            for rec in registry.values():
+                base = str(rec.metadata.get("translation_of") or "")
+                if base and base in registry:
+                    table.setdefault(base, {"en": base})[str(rec.metadata.get("lang", "zh"))] = (
+                        rec.doc_id
+                    )
+            self._versions_cache = (key, table)
+        return self._versions_cache[1]
+
+    def section_chunks(
+        self, doc_id: str, section_index: int | None = None
+    ) -> list[tuple[str, str, dict[str, Any]]]:
+        """A committed document's chunks (or one section's), cached until the corpus changes."""
+        key = (self.store.fingerprint(), doc_id, section_index)
+        with self._sections_lock:
+            hit = self._sections.get(key)
+            if hit is not None:
+                self._sections.move_to_end(key)
+                return hit
+        rows = self.store.section_chunks(doc_id, section_index)
+        if not rows:
+            return rows  # nothing, or a read that failed under a concurrent write: not kept
+        with self._sections_lock:
+            self._sections[key] = rows
+            while len(self._sections) > _SECTION_CACHE:
+                self._sections.popitem(last=False)
+        return rows
+
+    def _paper_id(self) -> str | None:
+        papers = [
+            r.doc_id
+            for r in self.store.registry().values()
+            if r.kind == "paper" and not r.metadata.get("translation_of")
+        ]
+        return sorted(papers)[0] if papers else None
+
+    def coverage(self, language: str) -> str:
+        """One line on what the indexed documents cover (said when a question is not covered)."""
+        records = [
+            r for r in self.store.registry().values() if not r.metadata.get("translation_of")
+        ]
+        kinds = {r.kind for r in records}
+        parts = []
+        if "paper" in kinds:
+            parts.append(
+                "如何培养高技能人才：教育理念与顶层设计、课程与教学评价改革、双师型教师培养与激励、实训平台与社会支持"
+                if language == "zh"
+                else "how higher vocational colleges can train high-skilled talent (top-level "
+                "design, curriculum and evaluation reform, dual-qualified teachers and their pay "
+                "and promotion, training platforms and outside support)"
+            )
+        policies = [r for r in records if r.kind == "policy"]
+        if policies:
+            parts.append(
+                f"{len(policies)} 份国家职业教育政策摘要"
+                if language == "zh"
+                else f"{len(policies)} national vocational-education policy briefs"
+            )
+        own = [r.title for r in records if r.kind == "own"]
+        if own:
+            parts.append(
+                ("本校文件：" if language == "zh" else "your documents: ") + "; ".join(own[:5])
+            )
+        return "; ".join(parts) or ("（暂无文件）" if language == "zh" else "(nothing yet)")
+
+    def answerer(self) -> Any:
+        """The configured Answerer: the LLM one when Settings.llm is set, else extractive."""
+        return self.llm if self.llm is not None else self.extractive
+
     def ask(
         self,
         question: str,
@@ -290,11 +396,12 @@ class Assistant:
         kinds: Sequence[str] | None = None,
     ) -> Answer:
         """Answer with cited countermeasures; see assistant.ask."""
-        from .answering import answer_question
-
-        self.ensure_corpus()
-        question, src, kind_list = self.validate(question, 5, sources, kinds)
-        return answer_question(self, question, history, sources=src, kinds=kind_list)
+        final: Answer | None = None
+        for item in self.ask_stream(question, history, sources=sources, kinds=kinds):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None  # ask_stream always ends with an Answer
+        return final
 
     def ask_stream(
         self,
@@ -313,9 +420,8 @@ class Assistant:
         self.ensure_corpus()
         question, src, kind_list = self.validate(question, 5, sources, kinds)
         if self.llm is None:
-            from .answering import answer_question
-
-            yield answer_question(self, question, history, sources=src, kinds=kind_list)
+            query = make_query(question, user_questions(history), sources=src, kinds=kind_list)
+            yield from self.extractive.stream(query)
             return
         yield from self.llm.stream(question, history, sources=src, kinds=kind_list)
 

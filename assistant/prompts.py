@@ -14,17 +14,41 @@ from .errors import PromptError
 # name -> key -> the exact placeholders the key must use
 EXTRACTIVE_SCHEMA: dict[str, set[str]] = {
     "intro": {"question"},
-    "group_policy": set(),
-    "group_paper": set(),
-    "group_own": set(),
-    "label_policy": set(),
-    "label_paper": set(),
-    "label_own": set(),
+    **{
+        f"{prefix}_{name}": set()
+        for prefix in ("group", "label")
+        for name in (
+            "policy",
+            "target",
+            "policy_advice",
+            "policy_background",
+            "paper",
+            "problem",
+            "paper_background",
+            "own_rule",
+            "own",
+        )
+    },
     "item": {"n", "heading", "quote", "ref"},
+    "problem_context": {"key", "quote", "ref"},
+    "fact_lead": {"quote", "ref"},
+    "fact_more": set(),
+    "overview_paper": {"count"},
+    "overview_topic": {"question"},
+    "overview_problems": {"count"},
+    "answered_by": {"key", "heading", "ref"},
     "sources_heading": set(),
     "source_item": {"ref", "citation", "provenance"},
+    "translation_mark": {"section"},
+    "english_only": set(),
     "not_covered": {"coverage"},
+    "not_covered_terms": {"terms"},
+    "closest": {"items"},
     "followup_note": {"previous"},
+    **{
+        f"ask_{name}": set()
+        for name in ("date", "quantity", "duration", "issuer", "docnumber", "document")
+    },
 }
 
 

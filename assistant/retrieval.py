@@ -63,12 +63,16 @@ def _support(cos_minilm: float, cos_use: float, lang: str) -> float:
     return cos_use if lang == "zh" else 0.5 * (cos_minilm + cos_use)
 
 
-def _where(sources: list[str] | None, kinds: list[str] | None) -> dict[str, Any] | None:
+def _where(
+    sources: list[str] | None, kinds: list[str] | None, exclude: list[str] | None = None
+) -> dict[str, Any] | None:
     clauses: list[dict[str, Any]] = []
     if sources:
         clauses.append({"doc_id": {"$in": list(sources)}})
     if kinds:
         clauses.append({"kind": {"$in": list(kinds)}})
+    if exclude:
+        clauses.append({"doc_id": {"$nin": list(exclude)}})
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
@@ -101,7 +105,22 @@ class HybridRetriever:
         self.use = use
         self.second_stage = second_stage
 
-    def _dense(self, coll: Any, vec: np.ndarray, n: int, where: dict[str, Any] | None) -> list[str]:
+    def _other_language_versions(self, lang: str) -> list[str]:
+        """Documents that translate another document into a language other than ``lang``."""
+        return sorted(
+            rec.doc_id
+            for rec in self.store.registry().values()
+            if rec.metadata.get("translation_of") and rec.metadata.get("lang", "zh") != lang
+        )
+
+    def _dense(
+        self,
+        coll: Any,
+        vec: np.ndarray,
+        n: int,
+        where: dict[str, Any] | None,
+        skip: set[str] | frozenset[str] = frozenset(),
+    ) -> list[str]:
         # Chroma 1.5 returns what it has when n_results exceeds the collection (checked), so
         # no count() round trip per query.
         got = coll.query(
@@ -113,8 +132,13 @@ class HybridRetriever:
         registry = self.store.registry()
         out = []
         for chunk_id, meta in zip(got["ids"][0], got["metadatas"][0], strict=False):
-            rec = registry.get(str((meta or {}).get("doc_id", "")))
-            if rec is not None and rec.doc_hash == (meta or {}).get("doc_hash"):
+            doc_id = str((meta or {}).get("doc_id", ""))
+            rec = registry.get(doc_id)
+            if (
+                doc_id not in skip
+                and rec is not None
+                and rec.doc_hash == (meta or {}).get("doc_hash")
+            ):
                 out.append(chunk_id)
         return out
 
@@ -145,15 +169,23 @@ class HybridRetriever:
         # would otherwise make an off-topic "TLS certificates" question look on-topic).
         # Support is measured with USE only (~2 ms a text); MiniLM encodes the question as
         # asked only for the second stage's fourth signal.
+        # a translation into the other language is not searched: its original is, in the
+        # question's language (an English question reads the English paper, not its Chinese
+        # rendering; a Chinese one reads both, since USE and the glossary cross languages)
+        exclude = self._other_language_versions(lang)
+        # filtered out after the query, not by a Chroma `where` (a filtered read on the
+        # embedded store fails while another process commits); twice as many asked for
         where = _where(sources, kinds)
         n = max(pool, k * 3)
+        dense_n = 2 * n if exclude else n
+        skip = set(exclude)
 
         w_minilm, w_asked, w_use, w_bm25 = SCORE_WEIGHTS[lang]
         asked_too = w_asked > 0 and query != question and self.second_stage
 
         def minilm_channel() -> tuple[np.ndarray, list[str]]:
             vec = self.minilm.encode_queries([query])[0]
-            return vec, self._dense(self.store.minilm, vec, n, where)
+            return vec, self._dense(self.store.minilm, vec, dense_n, where, skip)[:n]
 
         # The MiniLM channel runs beside the USE and BM25 channels: onnxruntime, NumPy and
         # Chroma release the GIL, so on two cores the channels overlap (~30% less latency).
@@ -164,14 +196,19 @@ class HybridRetriever:
             q_use = raw_use = self.use.encode_queries([query])[0]
         else:
             q_use, raw_use = self.use.encode_queries([query, question])
-        dense_use = self._dense(self.store.use, q_use, n, where)
-        lexical_hits = self.lexical.search(query, n, sources=sources, kinds=kinds)
+        dense_use = self._dense(self.store.use, q_use, dense_n, where, skip)[:n]
+        lexical_hits = self.lexical.search(query, n, sources=sources, kinds=kinds, exclude=exclude)
         zh_terms = chinese_terms(question) if lang == "en" else ""
         if zh_terms and self.lexical.has_chinese():
             # An English question on Chinese documents: their BM25 comes from the Chinese forms
             # of the question's glossary terms (English chunks keep their plain-query score).
             zh_hits = self.lexical.search(
-                f"{query} {zh_terms}", n, sources=sources, kinds=kinds, chinese_only=True
+                f"{query} {zh_terms}",
+                n,
+                sources=sources,
+                kinds=kinds,
+                chinese_only=True,
+                exclude=exclude,
             )
             zh_ids = {cid for cid, _ in zh_hits}
             merged = [(cid, s) for cid, s in lexical_hits if cid not in zh_ids] + zh_hits

@@ -272,6 +272,8 @@ def _doc_from_json(data: dict[str, Any]) -> SourceDocument:
             level=int(s["level"]),
             body_start=int(s["body_start"]),
             body_end=int(s["body_end"]),
+            role=str(s.get("role", "")),
+            answers=str(s.get("answers", "")),
         )
         for s in data["sections"]
     ]

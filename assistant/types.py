@@ -63,6 +63,38 @@ class Answer:
     notice: str = ""
     unsupported_sentences: list[str] = field(default_factory=list)
     question: str = ""
+    body: str = ""  # the answer without its Sources section (what the chat bubble shows)
+    intent: str = ""  # fact / todo / overview (assistant.intent.Intent)
+
+    def __post_init__(self) -> None:
+        if not self.body:
+            object.__setattr__(self, "body", self.text)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly view (citations as doc_id / section / role / quote / score)."""
+        return {
+            "text": self.text,
+            "body": self.body,
+            "grounded": self.grounded,
+            "mode": self.mode,
+            "language": self.language,
+            "intent": self.intent,
+            "notice": self.notice,
+            "citations": [
+                {
+                    "n": n,
+                    "doc_id": p.doc_id,
+                    "title": p.title,
+                    "section": p.section,
+                    "role": str(p.metadata.get("role", "")),
+                    "kind": p.kind,
+                    "citation": p.citation,
+                    "quote": str(p.metadata.get("quote", "")),
+                    "score": p.score,
+                }
+                for n, p in enumerate(self.citations, 1)
+            ],
+        }
 
 
 @dataclass

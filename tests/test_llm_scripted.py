@@ -318,7 +318,9 @@ def test_scripted_llm_valid_citations_are_mapped_renumbered_and_sourced(llm_assi
     assert "training results [1]." in answer.text and "enterprises [2]." in answer.text
     assert answer.unsupported_sentences == []
     assert f"[1] {escape_md(answer.citations[0].citation)} · " in answer.text
-    assert "> " + escape_md(answer.citations[1].text) in answer.text
+    assert f"[2] {escape_md(answer.citations[1].citation)} · " in answer.text
+    # the passages themselves are in the side panel, not repeated in the answer text
+    assert escape_md(answer.citations[1].text) not in answer.text
     (request,) = scripted.requests
     assert request["model"] == "scripted" and request["stream"] is True
     system, user = request["messages"][0]["content"], request["messages"][1]["content"]
@@ -347,7 +349,7 @@ def test_scripted_llm_reply_without_markers_falls_back_to_extractive(llm_assista
     answer = llm_assistant.ask(QUESTION)
     assert answer.grounded is False and answer.mode == "extractive"
     assert "cited none of the retrieved passages" in answer.notice
-    assert answer.text.startswith("Countermeasures for:") and answer.citations
+    assert answer.citations and "[1]" in answer.body and "**Sources**" in answer.text
     assert "pay teachers more and everything" not in answer.text
 
 
@@ -385,7 +387,7 @@ def test_scripted_llm_obligation_wording_on_research_is_flagged(llm_assistant, s
     note = answer.text.split("**Note:**")[1]
     assert "research recommendations" in note and flagged in note
     request = scripted.requests[0]
-    assert "never as\n   an obligation" in request["messages"][0]["content"]
+    assert "never as an obligation" in request["messages"][0]["content"]
 
 
 @pytest.mark.server
@@ -393,8 +395,9 @@ def test_scripted_llm_obligation_wording_on_policy_is_not_flagged(llm_assistant,
     scripted.script(
         cite_first("Policy requirement", "Teachers must spend time in enterprises [{n}].")
     )
-    answer = llm_assistant.ask(MIXED)
+    answer = llm_assistant.ask("How long must teachers spend in enterprises?")
     assert answer.grounded and answer.citations[0].kind == "policy"
+    assert answer.citations[0].metadata["role"] == "provision"
     assert answer.unsupported_sentences == [] and "**Note:**" not in answer.text
 
 
@@ -453,7 +456,8 @@ def test_scripted_llm_followup_is_condensed_and_retrieval_uses_it(llm_assistant,
     prompt = condense_req["messages"][-1]["content"]
     assert QUESTION in prompt and "And what about their time in companies?" in prompt
     assert f"Question: {condensed}" in answer_req["messages"][-1]["content"]
-    expected = [p.citation for p in llm_assistant.retriever.retrieve(condensed, 6)]
+    found = llm_assistant.retriever.retrieve(condensed, 8)  # the model never sees editorial notes
+    expected = [p.citation for p in found if p.metadata.get("role") != "editorial"][:6]
     assert [unescape_attr(s) for s in sources_in_request(answer_req)] == expected
     assert answer.grounded and answer.mode == "llm:openai:scripted"
     assert answer.text.startswith("(Read as a follow-up to:")

@@ -87,3 +87,34 @@ def test_kind_filter(corpus_assistant):
     out = run_cli("search", "teacher salary", "--kind", "paper", "--json")
     assert out.returncode == 0, out.stderr
     assert {r["kind"] for r in json.loads(out.stdout)} == {"paper"}
+
+
+ZH_BRIEFS = sorted((REPO / "corpus" / "policies" / "zh").glob("*.zh.md"))
+_SCALES = {"million": (100, "万"), "billion": (10, "亿")}
+
+
+def _chinese_forms(text: str) -> set[str]:
+    """The 万/亿 forms of an English text's "X million" / "X billion" (23.5 million -> 2350)."""
+    from decimal import Decimal
+
+    forms = set()
+    for number, scale in re.findall(r"(\d+(?:\.\d+)?)\s*(million|billion)", text):
+        factor, _ = _SCALES[scale]
+        forms.add(format((Decimal(number) * factor).normalize(), "f"))
+    return forms
+
+
+@pytest.mark.skipif(FACTS is None, reason="../shared/policy-facts.md is not beside this checkout")
+@pytest.mark.parametrize("path", ZH_BRIEFS, ids=lambda p: p.stem)
+def test_every_number_in_a_chinese_brief_is_traceable(path):
+    """The numbers-traceable rule holds for the Chinese text: each number is in the facts
+    sheet or the English brief, or is one of their millions/billions written in 万/亿."""
+    facts = FACTS.read_text(encoding="utf-8")
+    english = (REPO / "corpus" / "policies" / path.name.replace(".zh.md", ".md")).read_text(
+        encoding="utf-8"
+    )
+    allowed = _chinese_forms(facts) | _chinese_forms(english)
+    numbers = set(re.findall(r"\d+(?:[.,]\d+)*", path.read_text(encoding="utf-8")))
+    missing = [n for n in numbers if n not in facts and n not in english and n not in allowed]
+    assert not missing, f"{path.name}: numbers in neither the facts sheet nor the brief: {missing}"
+    assert not re.search(r"\d\s*(million|billion)", path.read_text(encoding="utf-8"))

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Answer, ConfigError, Passage, Settings
+from tests.conftest import REPO
 from ui import access, render
 from ui.uploads import check_upload
 
@@ -177,3 +178,128 @@ def test_answer_footer_names_the_mode_and_shows_the_notice():
     )
     assert "llm:openai:m" in llm and "timed out" in llm
     assert "<b>" not in llm
+
+
+# ---------------------------------------------------------------- wording in two languages
+
+
+def _keys_used_in_ui() -> set[str]:
+    """Literal wording keys in ui/*.py: "prefix.name" strings whose prefix the catalog uses."""
+    import re
+
+    from ui import i18n
+
+    prefixes = {key.split(".")[0] for key in i18n.catalog("en")}
+    file_name = re.compile(r"\.(jsonl|json|md|txt|yaml|py|html?|pdf|docx|png)$")  # not keys
+    found = set()
+    for path in (REPO / "ui").glob("*.py"):
+        for key in re.findall(r"""["']([a-z]+\.[a-z0-9_]+)["']""", path.read_text("utf-8")):
+            if key.split(".")[0] in prefixes and not file_name.search(key):
+                found.add(key)
+    return found
+
+
+def test_both_wording_files_have_the_same_keys_and_placeholders() -> None:
+    from ui import i18n
+
+    en, zh = i18n.catalog("en"), i18n.catalog("zh")
+    assert set(en) == set(zh), sorted(set(en) ^ set(zh))
+    for key in en:
+        assert i18n.placeholders(en[key]) == i18n.placeholders(zh[key]), key
+    assert en["app.locale"] == "en" and zh["app.locale"] == "zh"
+
+
+def test_every_wording_key_used_in_ui_exists() -> None:
+    from ui import app, i18n
+
+    used = _keys_used_in_ui()
+    assert len(used) > 60, "the key scan found too little; did the key style change?"
+    # keys built from data: kinds, document columns, upload results, example questions
+    used |= {f"provenance.{k}" for k in render.KINDS} | {f"kind.{k}" for k in render.KINDS}
+    used |= {f"filters.kind_{k}" for k in render.KINDS}
+    used |= {f"docs.column_{c}" for c in render.DOC_COLUMNS}
+    used |= {f"upload.{s}" for s in render.UPLOAD_STATUSES} | set(app.EXAMPLE_KEYS)
+    for language in i18n.LANGUAGES:
+        missing = used - set(i18n.catalog(language))
+        assert not missing, f"ui.{language}.yaml lacks {sorted(missing)}"
+    # and no dead wording (issuing levels are looked up from document metadata)
+    unused = {k for k in i18n.catalog("en") if not k.startswith("level.")} - used
+    assert not unused, f"keys no code uses: {sorted(unused)}"
+
+
+def test_wording_lookup_checks_keys_and_placeholders() -> None:
+    from assistant.errors import PromptError
+    from ui import i18n
+
+    assert i18n.text("zh-CN", "chat.ask") == "提问" and i18n.text("fr", "chat.ask") == "Ask"
+    with pytest.raises(PromptError, match=r"No UI wording 'chat\.nope'"):
+        i18n.text("en", "chat.nope")
+    with pytest.raises(PromptError, match=r"uses \['n'\], but got \[\]"):
+        i18n.text("en", "sources.overview_many")
+    static = i18n.gradio_translations(suffixes=".md .txt", max_mb=7)
+    assert "Accepted: .md .txt, up to 7 MB each" in static["en"]["upload.heading"]
+    assert "每个文件不超过 7 MB" in static["zh"]["upload.heading"]
+    assert static["en"]["sources.overview_many"].count("{n}") == 1  # handler-only: a template
+
+
+def test_answer_text_follows_the_answers_language() -> None:
+    zh = Answer(text="1. 做 [1]", citations=[_passage()], grounded=True, language="zh")
+    en = Answer(text="1. Do it [1]", citations=[_passage()], grounded=True)
+    assert render.sources_overview(zh).startswith("**引用了 1 个出处**")
+    assert render.sources_overview(en) == (
+        "**1 source** cited — open one to read the passage in context."
+    )
+    refused = Answer(text="x", citations=[], grounded=False, language="zh")
+    assert render.sources_overview(refused).startswith("_无出处")
+    detail = render.source_detail(
+        1, _passage(EVIL, quote="q <b>", original_text="<i>orig</i>"), "a", "b", "zh"
+    )
+    for label in ("文件：policy-x", "章节：2. Core rule", "类型：政策要求", "得分：0.831",
+                  "发文机关：MOE", "**回答中引用的句子**", "**原文段落**", "**英文原文**", "**上下文**"):  # fmt: skip
+        assert label in detail, label
+    assert "Provenance:" not in detail and "Passage" not in detail
+    assert "<script" not in detail and "<b>" not in detail and "<i>" not in detail
+    assert "&lt;script&gt;" in detail
+    assert render.source_label(1, _passage(), "zh").endswith("· 政策要求 · 得分 0.831")
+    assert "抽取式回答" in render.answer_footer(zh)
+
+
+def test_memo_uploads_and_documents_in_chinese() -> None:
+    class Rec:
+        def __init__(self, doc_id: str, chunks: int = 3, **meta: str) -> None:
+            self.doc_id, self.chunks, self.metadata = doc_id, chunks, meta
+
+    answer = Answer(text="1. 做 [1]\n", citations=[_passage()], grounded=True, language="zh")
+    memo = render.memo_markdown([render.turn_record("问？", answer)], language="zh")
+    assert memo.startswith("# 政策指导备忘录") and "## 参考文献" in memo and "— 政策要求" in memo
+    table = render.upload_results_markdown(
+        [{"file": "<a>.md", "status": "refused", "detail": "binary"}], "zh"
+    )
+    assert table.splitlines()[0] == "| 文件 | 结果 | 详情 |"
+    assert "| &lt;a&gt;.md | 已拒绝 | binary |" in table
+    assert render.upload_results_markdown([], "zh") == "_未提供文件。_"
+
+    records = [
+        Rec("a", kind="policy", date="2019", level="State Council", title="A", title_zh="甲"),
+        Rec(
+            "a-zh",
+            kind="policy",
+            date="2019",
+            level="State Council",
+            title="甲",
+            translation_of="a",
+        ),
+        Rec("o", kind="own", level="campus", title="Own"),
+    ]
+    assert render.timeline_points(records, "zh") == [
+        {"year": 2019, "level": "国务院", "title": "甲"}
+    ]
+    assert render.timeline_points(records) == [
+        {"year": 2019, "level": "State Council", "title": "A"}
+    ]
+    assert render.doc_columns("zh")[:2] == ["文件编号", "标题"]
+    assert render.doc_columns() == render.DOC_COLUMNS
+    rows = render.document_rows(records, "zh")
+    assert rows[0][3:7] == ["政策", "", "2019", "国务院"] and rows[2][6] == "campus"
+    assert render.document_choices(records[:1], "zh") == [("甲（政策）", "a")]
+    assert render.document_choices(records[:1]) == [("A (policy)", "a")]

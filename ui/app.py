@@ -1,9 +1,13 @@
 """The web chat. Input: an Assistant + ServeOptions. Output: a Gradio Blocks app (and `main`).
 
-(No `from __future__ import annotations`: Gradio reads the gr.SelectData / gr.LikeData hints
-of handlers at runtime.) Handlers are thin: they call the library (ask, documents, ingest,
-passage_context) and the pure functions of ui.render, nothing else. Gradio is imported lazily
-(it costs ~6 s).
+(No `from __future__ import annotations`: Gradio reads the gr.LikeData hints of handlers at
+runtime.) Handlers are thin: they call the library (ask, documents, ingest, passage_context)
+and the pure functions of ui.render, nothing else. Gradio is imported lazily (it costs ~6 s).
+
+Languages: static page text is `gr.I18n` keys (prompts/ui.*.yaml), translated in the browser
+by its language or the footer's Settings -> Language. Gradio translates only what the page was
+built with, so the page reports the language it shows (a hidden textbox whose translated value
+is "en" or "zh") into a session State, and handlers word their messages in that language.
 """
 
 import argparse
@@ -18,33 +22,26 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from assistant.answering import MAX_CITATIONS
 from assistant.config import Settings
 from assistant.errors import AssistantError, ConfigError
 
 from . import render
 from .access import ServeOptions, resolve
+from .i18n import gradio_translations, language_of, text
 from .uploads import ALLOWED_SUFFIXES, ingest_uploads
 
 logger = logging.getLogger(__name__)
 
-MAX_SOURCES = 5  # the extractive composer cites at most 5 passages (answering.MAX_POINTS)
+MAX_SOURCES = MAX_CITATIONS  # one source accordion per citation an answer can have
 # Concurrency: answers are CPU-bound (~0.1-0.3 s) on 2 cores; 4 workers keep one slow answer
 # from blocking the others, and a bounded queue refuses the excess cleanly ("queue is full")
 # instead of letting latency grow without limit.
 CONCURRENCY_LIMIT = 2  # one answer per core; more threads only contend for the GIL and the CPU
 QUEUE_MAX_SIZE = 40
 STREAM_DELAY = 0.025  # seconds between streamed pieces (12 pieces ~ 0.3 s)
-EXAMPLES = [
-    "How can we motivate teachers to take part in training high-skilled talent?",
-    "如何建设双师型教师队伍？",
-    "How long must teachers spend in enterprises?",
-    "What funding per student is expected for higher vocational colleges?",
-]
-KIND_CHOICES = [
-    ("Policy requirements", "policy"),
-    ("Research paper", "paper"),
-    ("Your documents", "own"),
-]
+# example questions as buttons: a button's label is translated, and a click sends that text
+EXAMPLE_KEYS = ("example.1", "example.2", "example.3", "example.4")
 SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Noto Sans", "Noto Sans CJK SC",
                 "PingFang SC", "Microsoft YaHei", "sans-serif"]  # fmt: skip
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Consolas", "monospace"]
@@ -54,7 +51,22 @@ CSS = """
 #app-title h2 {margin-bottom: 0;}
 #sources-col .label-wrap {text-align: left; justify-content: space-between; gap: 8px;}
 #sources-col .label-wrap > span:first-child {text-align: left; flex: 1;}
+.locale-probe {display: none !important;}
+#examples button {text-align: left; white-space: normal; font-weight: normal;}
 """
+# Gradio translates components, not the page title: follow the page's language (<html lang>)
+TITLE_SCRIPT = """() => {
+  const titles = %s;
+  const apply = () => {
+    const zh = (document.documentElement.lang || "").toLowerCase().startsWith("zh");
+    const title = zh ? titles.zh : titles.en;
+    if (document.title !== title) document.title = title;
+  };
+  apply();
+  const observer = new MutationObserver(apply);
+  observer.observe(document.documentElement, {attributes: true, attributeFilter: ["lang"]});
+  observer.observe(document.head, {childList: true, subtree: true, characterData: true});
+}"""
 
 
 def _theme() -> Any:
@@ -68,9 +80,33 @@ def _theme() -> Any:
 
 def _kinds(selected: list[str] | None) -> list[str] | None:
     """All or none ticked means no kind filter."""
-    if not selected or set(selected) >= {v for _, v in KIND_CHOICES}:
+    if not selected or set(selected) >= set(render.KINDS):
         return None
     return list(selected)
+
+
+def _static_params(settings: Settings) -> dict[str, object]:
+    """Values in the static page text, known when the page is built."""
+    return {"suffixes": " ".join(ALLOWED_SUFFIXES), "max_mb": settings.max_upload_mb}
+
+
+def page_i18n(settings: Settings) -> Any:
+    """The page's `gr.I18n`: both wording files, static values filled in."""
+    import gradio as gr
+
+    return gr.I18n(**gradio_translations(**_static_params(settings)))
+
+
+def _plot_titles(lang: str) -> dict[str, str]:
+    """Title and axis titles of the policy timeline in `lang`."""
+    level = text(lang, "docs.level")
+    return {"title": text(lang, "docs.timeline"), "x_title": text(lang, "docs.year"),
+            "y_title": level, "color_title": level}  # fmt: skip
+
+
+def _title_script() -> str:
+    titles = {lang: text(lang, "app.title") for lang in ("en", "zh")}
+    return TITLE_SCRIPT % json.dumps(titles, ensure_ascii=False)
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -120,18 +156,29 @@ def build_app(assistant: Any, options: ServeOptions) -> Any:
     feedback_log = FeedbackLog(settings.data_dir / "feedback.jsonl")
     upload_root = settings.data_dir / "uploads"
     max_bytes = settings.max_upload_mb * 1024 * 1024
+    L = page_i18n(settings)  # L("key") -> a key the browser translates
 
-    def doc_choices() -> list[tuple[str, str]]:
-        return [(f"{r.title} ({r.kind})", r.doc_id) for r in assistant.documents()]
-
-    def documents_view() -> tuple[Any, Any, Any]:
+    def documents_view(lang: str) -> tuple[Any, Any, Any]:
         import pandas as pd
 
         records = assistant.documents()
-        table = pd.DataFrame(render.document_rows(records), columns=render.DOC_COLUMNS)
-        points = pd.DataFrame(render.timeline_points(records), columns=["year", "level", "title"])
-        choices = [(f"{r.title} ({r.kind})", r.doc_id) for r in records]
-        return table, points, gr.update(choices=choices)
+        table = pd.DataFrame(render.document_rows(records, lang), columns=render.doc_columns(lang))
+        points = pd.DataFrame(
+            render.timeline_points(records, lang), columns=["year", "level", "title"]
+        )
+        # the plot draws its titles as given (Gradio translates only some of its props)
+        plot = gr.update(value=points, **_plot_titles(lang))
+        return table, plot, gr.update(choices=render.document_choices(records, lang))
+
+    def remember_language(shown: str) -> str:
+        """The language the page shows ("en" / "zh"), from the translated probe."""
+        return language_of(shown)
+
+    def language_view(lang: str, turns: list[dict[str, Any]]) -> tuple[Any, ...]:
+        """What a handler shows in the page's language: documents, the empty sources panel."""
+        # an answer's sources overview stays in the answer's language
+        empty = gr.skip() if turns else text(lang, "sources.empty")
+        return (*documents_view(lang), empty)
 
     # ---------------------------------------------------------------- handlers
 
@@ -175,12 +222,13 @@ def build_app(assistant: Any, options: ServeOptions) -> Any:
         kinds: list[str],
         docs: list[str],
         turns: list[dict[str, Any]],
+        lang: str,
     ) -> Iterator[tuple[Any, ...]]:
         """Stream an answer into the chat and fill the sources panel."""
         message = (message or "").strip()
         skip_sources = [gr.skip()] * (1 + 2 * MAX_SOURCES)
         if not message:
-            gr.Warning("Type a question first.")
+            gr.Warning(text(lang, "chat.empty_question"))
             yield (gr.skip(), gr.skip(), *skip_sources, gr.skip())
             return
         shown = [*(chat_history or []), {"role": "user", "content": render.escape_md(message)}]
@@ -205,10 +253,11 @@ def build_app(assistant: Any, options: ServeOptions) -> Any:
         except AssistantError as e:
             raise gr.Error(str(e)) from e
         if answer is None:  # pragma: no cover - ask_stream always ends with an Answer
-            raise gr.Error("No answer was produced; please try again.")
-        text = render.inert(answer.text) + render.answer_footer(answer)
+            raise gr.Error(text(lang, "chat.no_answer"))
+        # the bubble shows the answer with its [n] markers; the passages are in the side panel
+        reply = render.inert(answer.body) + render.answer_footer(answer)
         if not streamed:  # the extractive answer is ready at once: reveal it progressively
-            for part in render.stream_chunks(text):
+            for part in render.stream_chunks(reply):
                 yield (
                     [*shown, {"role": "assistant", "content": part}],
                     gr.skip(),
@@ -218,80 +267,82 @@ def build_app(assistant: Any, options: ServeOptions) -> Any:
                 time.sleep(STREAM_DELAY)
         new_turns = [*turns, render.turn_record(message, answer)]
         yield (
-            [*shown, {"role": "assistant", "content": text}],
+            [*shown, {"role": "assistant", "content": reply}],
             gr.skip(),
             *source_updates(answer),
             new_turns,
         )
 
-    def new_conversation() -> tuple[Any, ...]:
+    def new_conversation(lang: str) -> tuple[Any, ...]:
         hidden = [gr.update(visible=False, open=False)] * MAX_SOURCES
-        return ([], "", "_Sources of the latest answer appear here._", *hidden,
+        return ([], "", text(lang, "sources.empty"), *hidden,
                 *([""] * MAX_SOURCES), [], "")  # fmt: skip
 
-    def record(turns: list[dict[str, Any]], index: int, rating: str, comment: str) -> str:
+    def record(
+        turns: list[dict[str, Any]], index: int, rating: str, comment: str, lang: str
+    ) -> str:
         if not turns:
-            raise gr.Error("There is no answer to rate yet: ask a question first.")
+            raise gr.Error(text(lang, "feedback.no_answer"))
         if not -len(turns) <= index < len(turns):
-            raise gr.Error("That message is not an answer of this conversation.")
+            raise gr.Error(text(lang, "feedback.not_an_answer"))
         feedback_log.append(render.feedback_entry(turns[index], rating, comment or ""))
-        word = "helpful" if rating == "up" else "not helpful"
         asked = render.escape_md(turns[index]["question"])
-        return f"Thank you — recorded as **{word}** for: _{asked}_"
+        key = "feedback.recorded_up" if rating == "up" else "feedback.recorded_down"
+        return text(lang, key, question=asked)
 
-    def feedback_up(comment: str, turns: list[dict[str, Any]]) -> tuple[str, str]:
+    def feedback_up(comment: str, turns: list[dict[str, Any]], lang: str) -> tuple[str, str]:
         """Rate the last answer as helpful (optional comment)."""
-        return record(turns, -1, "up", comment), ""
+        return record(turns, -1, "up", comment, lang), ""
 
-    def feedback_down(comment: str, turns: list[dict[str, Any]]) -> tuple[str, str]:
+    def feedback_down(comment: str, turns: list[dict[str, Any]], lang: str) -> tuple[str, str]:
         """Rate the last answer as not helpful (optional comment)."""
-        return record(turns, -1, "down", comment), ""
+        return record(turns, -1, "down", comment, lang), ""
 
-    def on_like(data: gr.LikeData, comment: str, turns: list[dict[str, Any]]) -> tuple[str, str]:
+    def on_like(
+        data: gr.LikeData, comment: str, turns: list[dict[str, Any]], lang: str
+    ) -> tuple[str, str]:
         index = data.index[0] if isinstance(data.index, list | tuple) else data.index
         rating = "up" if data.liked is True or data.liked == "Like" else "down"
-        return record(turns, int(index) // 2, rating, comment), ""
+        return record(turns, int(index) // 2, rating, comment, lang), ""
 
-    def pick_example(data: gr.SelectData) -> str:
-        return str(data.value["text"])
-
-    def export_memo(turns: list[dict[str, Any]]) -> Any:
+    def export_memo(turns: list[dict[str, Any]], lang: str) -> Any:
         """Download the conversation as a Markdown memo with its citations."""
         if not turns:
-            raise gr.Error("Nothing to export yet: ask a question first.")
+            raise gr.Error(text(lang, "export.nothing"))
         folder = Path(tempfile.mkdtemp(prefix="assistant-memo-"))
         path = folder / f"policy-memo-{datetime.now():%Y%m%d-%H%M%S}.md"
-        path.write_text(render.memo_markdown(turns), encoding="utf-8")
+        path.write_text(render.memo_markdown(turns, language=lang), encoding="utf-8")
         return str(path)
 
-    def upload(files: list[str] | None) -> tuple[Any, ...]:
+    def upload(files: list[str] | None, lang: str) -> tuple[Any, ...]:
         """Ingest uploaded files (.pdf .docx .html .htm .md .txt); per-file results."""
         if not files:
-            raise gr.Error("Choose one or more files first.")
+            raise gr.Error(text(lang, "upload.choose"))
         results = ingest_uploads(assistant, files, upload_root, max_bytes)
-        table, points, dropdown = documents_view()
-        return render.upload_results_markdown(results), table, points, dropdown, None
+        table, points, dropdown = documents_view(lang)
+        return render.upload_results_markdown(results, lang), table, points, dropdown, None
 
     # ---------------------------------------------------------------- layout
 
-    with gr.Blocks(title="Policy guidance assistant", delete_cache=(3600, 3600)) as demo:
+    with gr.Blocks(title=text("en", "app.title"), delete_cache=(3600, 3600)) as demo:
         turns = gr.State([])
-        gr.Markdown(
-            "## Policy guidance assistant\n"
-            "Countermeasures for higher vocational colleges, each citing its source as [n]: "
-            "national policy (binding), the research paper (advice) and your own documents.",
-            elem_id="app-title",
+        ui_lang = gr.State("en")  # what the page shows; API clients get English
+        probe = gr.Textbox(
+            value=L("app.locale"),
+            show_label=False,
+            container=False,
+            elem_id="ui-locale",
+            elem_classes=["locale-probe"],  # hidden by CSS: visible=False is not translated
         )
+        gr.Markdown(L("app.heading"), elem_id="app-title")
         with gr.Tabs():
-            with gr.Tab("Chat"), gr.Row(equal_height=False):
+            with gr.Tab(L("tab.chat")), gr.Row(equal_height=False):
                 with gr.Column(scale=3):
                     chatbot = gr.Chatbot(
-                        label="Conversation",
+                        label=L("chat.label"),
                         show_label=False,
                         height=600,
-                        examples=[{"text": q} for q in EXAMPLES],
-                        placeholder="**Ask about training high-skilled talent, dual-qualified "
-                        "teachers, funding or policy requirements** — in English or 中文.",
+                        placeholder=L("chat.placeholder"),
                         sanitize_html=True,
                         render_markdown=True,
                         buttons=["copy"],
@@ -300,114 +351,115 @@ def build_app(assistant: Any, options: ServeOptions) -> Any:
                     )
                     with gr.Row():
                         question = gr.Textbox(
+                            label=L("chat.question"),  # read out by screen readers
                             show_label=False,
-                            placeholder="Ask a question (follow-ups use the conversation) …",
+                            placeholder=L("chat.question_placeholder"),
                             max_length=4000,
                             scale=6,
                             elem_id="question",
                         )
-                        send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                        send = gr.Button(L("chat.ask"), variant="primary", scale=1, elem_id="ask")
+                    gr.Markdown(L("chat.examples"), elem_id="examples-heading")
+                    with gr.Row(elem_id="examples"):
+                        examples = [gr.Button(L(key), size="sm") for key in EXAMPLE_KEYS]
                     with gr.Row():
-                        new = gr.Button("New conversation", size="sm", elem_id="new")
-                        export = gr.Button("Export memo (.md)", size="sm", elem_id="export")
-                    memo = gr.File(label="Memo", visible=False, interactive=False)
-                    with gr.Accordion("Rate the last answer", open=False):
-                        comment = gr.Textbox(
-                            label="Comment (optional, sent with your rating)",
-                            lines=2,
-                            max_length=2000,
-                        )
+                        new = gr.Button(L("chat.new"), size="sm", elem_id="new")
+                        export = gr.Button(L("chat.export"), size="sm", elem_id="export")
+                    memo = gr.File(label=L("chat.memo"), visible=False, interactive=False)
+                    with gr.Accordion(L("feedback.title"), open=False):
+                        comment = gr.Textbox(label=L("feedback.comment"), lines=2, max_length=2000)
                         with gr.Row():
-                            up = gr.Button("👍 Helpful", size="sm")
-                            down = gr.Button("👎 Not helpful", size="sm")
+                            up = gr.Button(L("feedback.up"), size="sm")
+                            down = gr.Button(L("feedback.down"), size="sm")
                         feedback_status = gr.Markdown()
                 with gr.Column(scale=2, elem_id="sources-col"):
-                    with gr.Accordion("Filters", open=False):
+                    with gr.Accordion(L("filters.title"), open=False):
                         kinds = gr.CheckboxGroup(
-                            choices=KIND_CHOICES,
-                            value=[v for _, v in KIND_CHOICES],
-                            label="Search in",
+                            choices=[(L(f"filters.kind_{k}"), k) for k in render.KINDS],
+                            value=list(render.KINDS),
+                            label=L("filters.kinds"),
                         )
                         docs = gr.Dropdown(
-                            choices=doc_choices(),
+                            choices=render.document_choices(assistant.documents()),
                             value=[],
                             multiselect=True,
-                            label="Only these documents (empty: all)",
+                            label=L("filters.documents"),
                         )
-                    gr.Markdown("### Sources")
-                    overview = gr.Markdown("_Sources of the latest answer appear here._")
+                    gr.Markdown(L("sources.heading"))
+                    # filled on load: Gradio would put a translated initial value back over an
+                    # answer's overview whenever the language is switched
+                    overview = gr.Markdown()
                     accordions, bodies = [], []
                     for i in range(MAX_SOURCES):
                         with gr.Accordion(f"[{i + 1}]", open=False, visible=False) as acc:
                             bodies.append(gr.Markdown(elem_classes=["source-detail"]))
                         accordions.append(acc)
-            with gr.Tab("Documents"):
+            with gr.Tab(L("tab.documents")):
                 with gr.Row():
                     timeline = gr.ScatterPlot(
                         x="year",
                         y="level",
                         color="level",
-                        title="Policy documents by year and issuing level",
-                        tooltip=["title", "year", "level"],
+                        **_plot_titles("en"),  # the page's language on load
+                        tooltip=["title"],  # shown with the axis values, under the axis titles
                         height=280,
                         x_axis_format="d",
                     )
-                table = gr.Dataframe(
-                    headers=render.DOC_COLUMNS,
-                    interactive=False,
-                    wrap=True,
-                    label="Indexed documents",
-                )
+                # headers and cells follow the page's language (filled on load)
+                table = gr.Dataframe(interactive=False, wrap=True, label=L("docs.table"))
                 if options.allow_upload:
-                    gr.Markdown(
-                        f"### Add your documents\nAccepted: {' '.join(ALLOWED_SUFFIXES)}, up to "
-                        f"{settings.max_upload_mb} MB each. They are indexed as *your documents*."
-                    )
+                    gr.Markdown(L("upload.heading"))
                     files = gr.File(
-                        file_count="multiple", file_types=list(ALLOWED_SUFFIXES), label="Files"
+                        file_count="multiple",
+                        file_types=list(ALLOWED_SUFFIXES),
+                        label=L("upload.files"),
                     )
-                    add = gr.Button("Add to the index", variant="primary")
+                    add = gr.Button(L("upload.add"), variant="primary")
                     upload_result = gr.Markdown()
                     add.click(
                         upload,
-                        [files],
+                        [files, ui_lang],
                         [upload_result, table, timeline, docs, files],
                         api_name="upload",
                         concurrency_limit=1,  # one writer at a time (the store also locks)
                     )
                 else:
-                    gr.Markdown(
-                        "_Uploading is off on this server (it is on by default only on "
-                        "127.0.0.1; start with `--allow-upload` to enable it)._"
-                    )
+                    gr.Markdown(L("upload.off"))
 
         # ------------------------------------------------------------ events
         source_outputs = [overview, *accordions, *bodies]
         chat_outputs = [chatbot, question, *source_outputs, turns]
-        chat_inputs = [question, chatbot, kinds, docs, turns]
+        chat_inputs = [question, chatbot, kinds, docs, turns, ui_lang]
         send.click(chat, chat_inputs, chat_outputs, api_name="chat")
         question.submit(chat, chat_inputs, chat_outputs, api_visibility="private")
-        chatbot.example_select(
-            pick_example, None, [question], api_visibility="private", queue=False
-        ).then(chat, chat_inputs, chat_outputs, api_visibility="private")
+        for example in examples:  # the button sends its label as shown: the page's language
+            example.click(
+                lambda shown: shown, [example], [question], api_visibility="private", queue=False
+            ).then(chat, chat_inputs, chat_outputs, api_visibility="private")
         new.click(
             new_conversation,
-            None,
+            [ui_lang],
             [chatbot, question, *source_outputs, turns, feedback_status],
             api_visibility="private",
             queue=False,
         ).then(lambda: gr.update(value=None, visible=False), None, [memo], api_visibility="private")
-        up.click(feedback_up, [comment, turns], [feedback_status, comment], api_name="feedback_up")
-        down.click(
-            feedback_down, [comment, turns], [feedback_status, comment], api_name="feedback_down"
-        )
-        chatbot.like(
-            on_like, [comment, turns], [feedback_status, comment], api_visibility="private"
-        )
-        export.click(export_memo, [turns], [memo], api_name="export").success(
+        feedback_in, feedback_out = [comment, turns, ui_lang], [feedback_status, comment]
+        up.click(feedback_up, feedback_in, feedback_out, api_name="feedback_up")
+        down.click(feedback_down, feedback_in, feedback_out, api_name="feedback_down")
+        chatbot.like(on_like, feedback_in, feedback_out, api_visibility="private")
+        export.click(export_memo, [turns, ui_lang], [memo], api_name="export").success(
             lambda: gr.update(visible=True), None, [memo], api_visibility="private", queue=False
         )
-        demo.load(documents_view, None, [table, timeline, docs], api_visibility="private")
+        # learn the page's language on load and whenever Settings -> Language changes it
+        for trigger in (demo.load, probe.change):
+            trigger(
+                remember_language, [probe], [ui_lang], api_visibility="private", queue=False
+            ).then(
+                language_view,
+                [ui_lang, turns],
+                [table, timeline, docs, overview],
+                api_visibility="private",
+            )
         gr.api(ask_api, api_name="ask")
 
         def list_documents() -> list[dict[str, Any]]:
@@ -473,11 +525,13 @@ def main(args: argparse.Namespace) -> int:
 
 def _launch(demo: Any, options: ServeOptions, settings: Settings) -> None:
     """Launch with the reviewed Gradio settings (see docs/web.md)."""
+    # the login page is Gradio's own and shows one message: both languages, Chinese first
+    auth_message = " · ".join(text(lang, "app.auth_message") for lang in ("zh", "en"))
     demo.launch(
         server_name=options.host,
         server_port=options.port,
         auth=options.auth,
-        auth_message="Policy guidance assistant: sign in." if options.auth else None,
+        auth_message=auth_message if options.auth else None,
         ssr_mode=False,  # no Node server; the page is the prebuilt bundle served by Python
         enable_monitoring=False,  # no /monitoring endpoint
         mcp_server=False,
@@ -487,7 +541,10 @@ def _launch(demo: Any, options: ServeOptions, settings: Settings) -> None:
         max_file_size=f"{settings.max_upload_mb}mb",
         strict_cors=True,
         show_error=True,  # AssistantError messages are written for users
-        footer_links=["api"],
+        footer_links=["api", "settings"],  # Settings holds the language switch
+        run_history=False,  # the Settings page would offer to store runs in a HF bucket
+        i18n=page_i18n(settings),
+        js=_title_script(),
         theme=_theme(),
         css=CSS,
         quiet=True,

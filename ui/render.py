@@ -4,6 +4,8 @@ Nothing here imports Gradio, so every piece is unit-testable. All text that come
 document (titles, sections, passages, file names) goes through `escape_md`, which turns
 `<`, `>`, `&` into entities and backslash-escapes Markdown syntax: a passage containing
 `<script>`, `<img onerror=...>` or `![x](http://host/x.png)` is shown as text and loads nothing.
+Our own wording comes from prompts/ui.<language>.yaml (ui.i18n): what belongs to an answer
+follows the answer's language, the rest the language the page shows.
 """
 
 from __future__ import annotations
@@ -14,17 +16,13 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from assistant.answering import escape_md
+from assistant.text import escape_md
 from assistant.types import Answer, Passage
 
-PROVENANCE = {
-    "en": {
-        "policy": "Policy requirement",
-        "paper": "Research recommendation",
-        "own": "Your document",
-    },
-    "zh": {"policy": "政策要求", "paper": "研究建议", "own": "本校文件"},
-}
+from .i18n import catalog, language_of, text
+
+KINDS = ("policy", "paper", "own")  # provenance.<kind>, kind.<kind>, filters.kind_<kind>
+UPLOAD_STATUSES = ("added", "updated", "unchanged", "refused", "skipped")  # upload.<status>
 STREAM_STEPS = 12  # how many progressively longer texts a streamed answer is sent in
 # GFM turns bare URLs, www. names and e-mail addresses into live links; escape_md leaves them.
 # Breaking the pattern with a Markdown escape keeps the text identical on screen.
@@ -35,8 +33,12 @@ MAX_NAME_CHARS = 120
 
 def provenance(kind: str, language: str = "en") -> str:
     """Human label for a source's kind: policy requirement, research recommendation, own."""
-    labels = PROVENANCE.get(language, PROVENANCE["en"])
-    return labels.get(kind, labels["own"])
+    return text(language, f"provenance.{kind if kind in KINDS else 'own'}")
+
+
+def _word(language: str, key: str, default: str) -> str:
+    """The catalog's word for a data value (a kind, a level), or the value itself."""
+    return catalog(language).get(key, default)
 
 
 def inert(markdown: str) -> str:
@@ -62,19 +64,14 @@ def _break_link(match: re.Match[str]) -> str:
 
 def answer_footer(answer: Answer) -> str:
     """A small line saying which mode answered, and any notice (e.g. an LLM fallback)."""
-    zh = answer.language == "zh"
+    lang = language_of(answer.language)
     if answer.mode == "extractive":
-        mode = (
-            "抽取式回答：每句均为原文引用"
-            if zh
-            else "extractive: every sentence is quoted verbatim"
-        )
+        mode = text(lang, "footer.extractive")
     else:
-        mode = (f"由 {answer.mode} 撰写，引用已核验" if zh
-                else f"written by {answer.mode}; citations verified")  # fmt: skip
+        mode = text(lang, "footer.llm", mode=answer.mode)
     lines = [f"\n\n_{escape_md(mode)}_"]
     if answer.notice:
-        lines.append(f"\n\n> **{'提示' if zh else 'Note'}:** {escape_md(answer.notice)}")
+        lines.append(f"\n\n> **{text(lang, 'footer.note')}:** {escape_md(answer.notice)}")
     return "".join(lines)
 
 
@@ -110,13 +107,19 @@ def stream_chunks(text: str, steps: int = STREAM_STEPS) -> Iterator[str]:
     yield text
 
 
+def passage_provenance(passage: Passage, language: str = "en") -> str:
+    """The label the answer gave a passage (its kind and role), else its kind's label."""
+    label = passage.metadata.get("provenance")
+    return str(label) if label else provenance(passage.kind, language)
+
+
 def source_label(n: int, passage: Passage, language: str = "en") -> str:
     """Plain-text label of source [n] (shown as an accordion title, rendered as text)."""
     parts = [f"[{n}] {passage.title}"]
     if passage.section:
         parts.append(f"§{passage.section}")
-    parts.append(provenance(passage.kind, language))
-    parts.append(f"score {passage.score:.3f}")
+    parts.append(passage_provenance(passage, language))
+    parts.append(text(language, "source.label_score", score=f"{passage.score:.3f}"))
     return " · ".join(parts)
 
 
@@ -136,24 +139,39 @@ def source_detail(
         passage: the cited passage.
         before: document text just before the passage (from Assistant.passage_context).
         after: document text just after it.
-        language: answer language, for the provenance label.
+        language: answer language, for the field names and the provenance label.
 
     Returns:
         Markdown in which every piece of document text is escaped.
     """
     meta = passage.metadata
-    lines = [
-        f"**[{n}] {escape_md(passage.title)}**",
-        "",
-        f"- Document: {escape_md(passage.doc_id)}",
-        f"- Section: {escape_md(passage.section) if passage.section else '—'}",
-        f"- Provenance: {provenance(passage.kind, language)}",
-        f"- Score: {passage.score:.3f}",
+    lang = language_of(language)
+    fields = [
+        ("source.document", escape_md(passage.doc_id)),
+        ("source.section", escape_md(passage.section) if passage.section else "—"),
+        ("source.provenance", escape_md(passage_provenance(passage, lang))),
+        ("source.score", f"{passage.score:.3f}"),
     ]
-    for key, label in (("issuer", "Issuer"), ("date", "Date")):
-        if meta.get(key):
-            lines.append(f"- {label}: {escape_md(str(meta[key]))}")
-    lines += ["", "**Passage**", "", "> " + _inline(passage.text), ""]
+    for name, key in (
+        ("issuer", "source.issuer"),
+        ("date", "source.date"),
+        ("translation_note", "source.translation"),
+    ):
+        if meta.get(name):
+            fields.append((key, escape_md(str(meta[name]))))
+    lines = [f"**[{n}] {escape_md(passage.title)}**", ""]
+    lines += [f"- {text(lang, key, value=value)}" for key, value in fields]
+    if meta.get("quote"):
+        lines += ["", text(lang, "source.quoted"), "", "> " + _inline(str(meta["quote"])), ""]
+    lines += ["", text(lang, "source.passage"), "", "> " + _inline(passage.text), ""]
+    if meta.get("original_text"):
+        section = escape_md(str(meta.get("original_section", "")))
+        lines += [
+            text(lang, "source.original", section=section),
+            "",
+            "> " + _inline(str(meta["original_text"])),
+            "",
+        ]
     if before or after:
         context = ""
         if before:
@@ -161,16 +179,19 @@ def source_detail(
         context += "<mark>" + _inline(passage.text) + "</mark>"
         if after:
             context += " " + _inline(after) + "…"
-        lines += ["**In context**", "", context, ""]
+        lines += [text(lang, "source.in_context"), "", context, ""]
     return "\n".join(lines)
 
 
 def sources_overview(answer: Answer) -> str:
-    """Short Markdown line above the source accordions."""
+    """Short Markdown line above the source accordions, in the answer's language."""
+    lang = language_of(answer.language)
     if not answer.grounded or not answer.citations:
-        return "_No sources: the indexed documents do not support an answer to this question._"
+        return text(lang, "sources.none")
     n = len(answer.citations)
-    return f"**{n} source{'s' if n != 1 else ''}** cited — open one to read the passage in context."
+    if n == 1:
+        return text(lang, "sources.overview_one")
+    return text(lang, "sources.overview_many", n=n)
 
 
 def turn_record(question: str, answer: Answer, now: datetime | None = None) -> dict[str, Any]:
@@ -212,24 +233,21 @@ def feedback_entry(
     }
 
 
-def memo_markdown(turns: Sequence[Mapping[str, Any]], now: datetime | None = None) -> str:
+def memo_markdown(
+    turns: Sequence[Mapping[str, Any]], now: datetime | None = None, language: str = "en"
+) -> str:
     """The conversation as a Markdown memo: each question, its cited answer, then references.
 
     Args:
         turns: records made by `turn_record`, oldest first.
         now: export time (default: now).
+        language: the page's language, for the memo's headings and provenance labels.
 
     Returns:
         Markdown text (answers are already escaped; questions are escaped here).
     """
     stamp = (now or datetime.now().astimezone()).strftime("%Y-%m-%d %H:%M")
-    lines = [
-        "# Policy guidance memo",
-        "",
-        f"Exported {stamp} from the policy guidance assistant. Every countermeasure cites its "
-        "source as [n]; the passages are quoted verbatim under each answer.",
-        "",
-    ]
+    lines = [text(language, "memo.title"), "", text(language, "memo.exported", stamp=stamp), ""]
     refs: dict[tuple[str, str], Mapping[str, Any]] = {}
     for i, turn in enumerate(turns, 1):
         lines += [f"## {i}. {escape_md(str(turn.get('question', '')))}", ""]
@@ -237,12 +255,12 @@ def memo_markdown(turns: Sequence[Mapping[str, Any]], now: datetime | None = Non
         for s in turn.get("sources", []):
             refs.setdefault((s["doc_id"], s["section"]), s)
     if refs:
-        lines += ["## References", ""]
+        lines += [text(language, "memo.references"), ""]
         for s in refs.values():
             section = f", §{escape_md(s['section'])}" if s["section"] else ""
             lines.append(
                 f"- {escape_md(s['title'])} ({escape_md(s['doc_id'])}){section} — "
-                f"{provenance(s['kind'])}"
+                f"{provenance(s['kind'], language)}"
             )
         lines.append("")
     return "\n".join(lines)
@@ -251,32 +269,74 @@ def memo_markdown(turns: Sequence[Mapping[str, Any]], now: datetime | None = Non
 DOC_COLUMNS = ["doc_id", "title", "title_zh", "kind", "issuer", "date", "level", "chunks"]
 
 
-def document_rows(records: Iterable[Any]) -> list[list[Any]]:
-    """Rows of the documents table (DocRecord-like objects: doc_id, chunks, metadata)."""
+def doc_columns(language: str = "en") -> list[str]:
+    """Headers of the documents table in the page's language (English: the DOC_COLUMNS)."""
+    return [text(language, f"docs.column_{name}") for name in DOC_COLUMNS]
+
+
+def _kind_word(kind: str, language: str) -> str:
+    return _word(language, f"kind.{kind}", kind)
+
+
+def _level_word(level: str, language: str) -> str:
+    key = "level." + re.sub(r"\W+", "_", level.strip().lower()).strip("_")
+    return _word(language, key, level)
+
+
+def document_rows(records: Iterable[Any], language: str = "en") -> list[list[Any]]:
+    """Rows of the documents table (DocRecord-like objects: doc_id, chunks, metadata).
+
+    Kinds and issuing levels are named in `language`; everything else is the metadata as is.
+    """
     rows = []
     for r in records:
         meta = r.metadata
+        level = str(meta.get("level", ""))
         rows.append(
             [
                 r.doc_id,
                 str(meta.get("title", r.doc_id)),
                 str(meta.get("title_zh", "")),
-                str(meta.get("kind", "own")),
+                _kind_word(str(meta.get("kind", "own")), language),
                 str(meta.get("issuer", "")),
                 str(meta.get("date", "")),
-                str(meta.get("level", "")),
+                _level_word(level, language) if level else "",
                 int(r.chunks),
             ]
         )
     return rows
 
 
-def timeline_points(records: Iterable[Any]) -> list[dict[str, Any]]:
-    """Policy documents as (year, level, title) points for the timeline plot."""
+def document_choices(records: Iterable[Any], language: str = "en") -> list[tuple[str, str]]:
+    """(label, doc_id) pairs for the document filter; Chinese titles on a Chinese page."""
+    choices = []
+    for r in records:
+        title = _title(r, language)
+        kind = _kind_word(str(r.metadata.get("kind", "own")), language)
+        label = text(language, "filters.document_choice", title=title, kind=kind)
+        choices.append((label, r.doc_id))
+    return choices
+
+
+def _title(record: Any, language: str) -> str:
+    meta = record.metadata
+    if language_of(language) == "zh" and meta.get("title_zh"):
+        return str(meta["title_zh"])
+    return str(meta.get("title", record.doc_id))
+
+
+def timeline_points(records: Iterable[Any], language: str = "en") -> list[dict[str, Any]]:
+    """Policy documents as (year, level, title) points for the timeline plot.
+
+    A translation of a listed document (`translation_of`) is not a second policy: one point
+    per document, titled in `language` where a Chinese title exists, levels named in it too.
+    """
+    records = list(records)
+    listed = {r.doc_id for r in records}
     points = []
     for r in records:
         meta = r.metadata
-        if meta.get("kind") != "policy":
+        if meta.get("kind") != "policy" or meta.get("translation_of") in listed:
             continue
         match = re.search(r"(19|20)\d{2}", str(meta.get("date", "")))
         if not match:
@@ -284,8 +344,8 @@ def timeline_points(records: Iterable[Any]) -> list[dict[str, Any]]:
         points.append(
             {
                 "year": int(match.group(0)),
-                "level": str(meta.get("level") or "unknown"),
-                "title": str(meta.get("title", r.doc_id)),
+                "level": _level_word(str(meta.get("level") or "unknown"), language),
+                "title": _title(r, language),
             }
         )
     return sorted(points, key=lambda p: (p["year"], p["level"]))
@@ -309,12 +369,19 @@ def sanitize_filename(name: str) -> str:
     return f"{stem}.{suffix}" if suffix else stem
 
 
-def upload_results_markdown(results: Sequence[Mapping[str, str]]) -> str:
-    """Per-file outcome of an upload as a Markdown table (names and reasons escaped)."""
+def upload_results_markdown(results: Sequence[Mapping[str, str]], language: str = "en") -> str:
+    """Per-file outcome of an upload as a Markdown table (names and reasons escaped).
+
+    The header and the result words follow `language`; the details are ui.uploads' and the
+    library's messages, which are English.
+    """
     if not results:
-        return "_No files were given._"
-    lines = ["| File | Result | Details |", "|---|---|---|"]
+        return text(language, "upload.no_files")
+    lines = [text(language, "upload.table_head"), "|---|---|---|"]
     for r in results:
-        cells = [escape_md(r.get(k, "")).replace("\n", " ") for k in ("file", "status", "detail")]
-        lines.append("| " + " | ".join(cells) + " |")
+        status = r.get("status", "")
+        if status in UPLOAD_STATUSES:
+            status = text(language, f"upload.{status}")
+        cells = [r.get("file", ""), status, r.get("detail", "")]
+        lines.append("| " + " | ".join(escape_md(c).replace("\n", " ") for c in cells) + " |")
     return "\n".join(lines)

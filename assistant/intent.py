@@ -1,0 +1,214 @@
+"""What a question asks for: a fact, what to do, an overview; and whether it follows up.
+
+Pure, no I/O. Input: the question (and the earlier user turns). Output: a Query, the frozen
+description of the question every later stage reads.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from .text import detect_language
+
+
+class Intent(StrEnum):
+    """The shape of answer a question wants."""
+
+    FACT = "fact"  # when / how many / which document: one line that states it
+    TODO = "todo"  # what should we do: countermeasures and requirements
+    OVERVIEW = "overview"  # summarise / list all: an outline across a document or topic
+
+
+_OVERVIEW = re.compile(
+    r"\b(summari[sz]e|summary|overview|outline|in a nutshell|main (points|ideas|findings|"
+    r"problems|countermeasures|measures|recommendations|requirements)|key (points|takeaways)|"
+    r"list (all|every|the)|what are (all|the main|the key)|"
+    r"what (countermeasures|measures|recommendations|problems|solutions|requirements|strategies)"
+    r" (does|do|did) (the|this|it)|which (countermeasures|problems) does)\b|"
+    r"概括|总结|概述|综述|主要内容|讲了什么|说了什么|(有|都有|包括)哪些(对策|措施|问题|要求|建议|规定|内容)|"
+    r"列出|梳理|要点|(提出|提了)了?哪些|一共|总共|全部|所有",
+    re.I,
+)
+_FACT = re.compile(
+    r"^\s*(when|what year|which year|in what year|by when|by what year|how many|how much|"
+    r"how long|how often|how old|who (issued|published|signed|released)|"
+    r"which (document|body|bodies|ministry|ministries|department|departments|agency|law|plan|"
+    r"policy|round|year)|what('s| is| was) the (document number|number|percentage|share|"
+    r"proportion|ratio|amount|deadline|date|target|standard|minimum|name|title)|"
+    r"what percentage|what share|what proportion|is there a (deadline|minimum))\b|"
+    r"\b((on|from|by|since|until) )?what date\b|\bwhat (is|was|were|are) the (minimum|maximum|"
+    r"number|share|percentage|amount|deadline|date|target|standard|document number|ratio)\b|"
+    r"\b(effective date|document number|take effect|took effect|come into force|came into force)\b|"
+    r"何时|什么时候|哪一年|哪年|多少|(?<!哪)几[年个次所项篇天月家种类条批轮名位门件]|多久|多长|"
+    r"哪个(部门|文件|机构|单位)|"
+    r"哪些部门|哪几个部门|谁(发布|印发|制定)|文号|比例|什么时间(?!要求)|是哪|生效|施行",
+    re.I,
+)
+_FOLLOWUP = re.compile(
+    r"\b(that|this|those|these|it|they|them|its|their|above|same|also|what about|how about|"
+    r"and|then|there)\b|^\s*(and|so|but|what about|how about|also)\b|"
+    r"(这|那|它|他们|上述|还有|此外|呢|另外|同样|这些|那些|其中)",
+    re.I,
+)
+
+# What a fact question asks for, and how to see it in a sentence.
+_ASKS = {
+    "date": re.compile(
+        r"\b(when|what year|which year|by when|date|deadline|take effect|took effect|"
+        r"come into force|came into force|effective)\b|何时|什么时候|哪一年|哪年|什么时间(?!要求)|"
+        r"生效|施行|期限|截止",
+        re.I,
+    ),
+    "quantity": re.compile(
+        r"\b(how many|how much|percentage|share|proportion|ratio|amount|number of|minimum|"
+        r"standard)\b|多少|(?<!哪)几[个次所项篇家种类条批名位门件]|比例|标准",
+        re.I,
+    ),
+    "duration": re.compile(
+        r"\b(how long|how often|how many (months|years))\b|多久|多长|几年|时长|时间要求", re.I
+    ),
+    "issuer": re.compile(
+        r"^\s*who\b|\bwho (issued|published|signed|released|approved|is responsible)\b|"
+        r"\b(which (body|bodies|ministry|ministries|department|departments|agency))\b|"
+        r"哪个部门|哪些部门|哪几个部门|谁|哪个机构",
+        re.I,
+    ),
+    "docnumber": re.compile(
+        r"\b(document number|doc(ument)? no\.?|reference number)\b|文号|发文字号", re.I
+    ),
+    "document": re.compile(
+        r"\b(which (document|law|plan|policy)|name of the|title of)\b|哪个文件|什么文件", re.I
+    ),
+}
+_SEES = {
+    "date": re.compile(
+        r"\b(19|20)\d{2}\b|\d{4}年|\d{1,2}月|\b(January|February|March|April|May|June|July|"
+        r"August|September|October|November|December)\b|"
+        r"\b\d{1,2}(:\d{2})?\s*(am|pm|a\.m\.|p\.m\.|o'clock)|\b\d{1,2}:\d{2}\b|[上下]午\s*\d{1,2}\s*[点时]|\d{1,2}[点时]",
+        re.I,
+    ),
+    "quantity": re.compile(
+        r"\d|\b(half|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|"
+        r"million|billion|percent|majority)\b|[一二三四五六七八九十百千两]+\s*[个所项名家人倍成批类万亿元年]|"
+        r"一半|过半|半数|多数",
+        re.I,
+    ),
+    "duration": re.compile(
+        r"\b(\d+|one|two|three|four|five|six|ten)[\s-]*(months?|years?|weeks?|days?)\b|"
+        r"\bevery\s+(\d+|two|three|four|five|six|ten)\b|个月|\d+年|每\d+年|[一二三四五六七八九十两]年",
+        re.I,
+    ),
+    "issuer": re.compile(
+        r"\b(Ministry|Ministries|MOE|MOF|MOHRSS|NDRC|MIIT|SASAC|State Council|Central Committee|"
+        r"General Office|issued (jointly )?by|jointly)\b|"
+        r"教育部|国务院|中共中央|办公厅|财政部|印发|联合",
+    ),
+    "docnumber": re.compile(r"〔\d{4}〕\s*\d+\s*号|\bNo\.\s*\d"),
+    "document": re.compile(r"《|\b(Law|Plan|Decision|Provisions|Opinions|Measures|Notice)\b"),
+}
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as every stage after validation sees it."""
+
+    text: str  # as asked (validated, whitespace-normalised)
+    language: str  # "zh" or "en"
+    intent: Intent
+    search_text: str  # what retrieval searches: the question, or a follow-up read in context
+    previous: str = ""  # the earlier question a follow-up was read against, else ""
+    earlier: str = ""  # the last earlier user question, follow-up or not ("" without history)
+    asks: frozenset[str] = field(default_factory=frozenset)  # for FACT: date, quantity ...
+    sources: tuple[str, ...] | None = None
+    kinds: tuple[str, ...] | None = None
+
+    @property
+    def filtered(self) -> bool:
+        """True when the user narrowed the search to some documents or kinds."""
+        return bool(self.sources or self.kinds)
+
+
+_COMPOUND = re.compile(
+    r"\b(and|or|also) (how|what|why|where|which)\b|[?？].+[?？]|"
+    r"(以及|并且|同时|还有|另外).{0,6}(如何|怎么|怎样|哪些)",
+    re.I,
+)
+
+
+def classify(question: str) -> Intent:
+    """The intent of one question on its own."""
+    if _OVERVIEW.search(question):
+        return Intent.OVERVIEW
+    if _FACT.search(question) and not _COMPOUND.search(question.strip().rstrip("?？")):
+        return Intent.FACT  # "when ... and how ...?" asks for more than one fact: not a lookup
+    return Intent.TODO
+
+
+def asked_types(question: str) -> frozenset[str]:
+    """What kind of fact a question asks for (empty for non-fact questions)."""
+    asks = {name for name, rx in _ASKS.items() if rx.search(question)}
+    if "docnumber" in asks:
+        asks.discard("quantity")  # "what is the document number" asks for a 文号, not a count
+    return frozenset(asks)
+
+
+# numbers that are not facts: reference markers [3], article and section numbers
+_NOT_FACTS = re.compile(
+    r"\[\d+\]|\b(Art|Arts|Article|Articles|No|§)\.?\s*\d+(\s*(,|and|–|-)\s*\d+)*|"
+    r"第\d+条|§\s*\d+(\.\d+)*|\(\d\)|（\d）",
+    re.I,
+)
+
+
+def sentence_has(kind: str, sentence: str) -> bool:
+    """True when a sentence contains what a fact question of this kind asks for."""
+    rx = _SEES.get(kind)
+    if kind != "docnumber":
+        sentence = _NOT_FACTS.sub(" ", sentence)
+    return bool(rx and rx.search(sentence))
+
+
+def is_followup(question: str, previous: str) -> bool:
+    """A short question with a reference back ("and for that?", "那经费呢？") after a turn."""
+    if not previous:
+        return False
+    zh = detect_language(question) == "zh"
+    short = len(question) <= 20 if zh else len(question.split()) <= 12
+    return short and bool(_FOLLOWUP.search(question))
+
+
+def as_followup(query: Query) -> Query:
+    """The same question read against the earlier one (when it was not recognised as such)."""
+    if not query.earlier or query.previous:
+        return query
+    return replace(query, previous=query.earlier, search_text=f"{query.text} {query.earlier}")
+
+
+def make_query(
+    question: str,
+    previous_questions: list[str],
+    *,
+    sources: list[str] | None = None,
+    kinds: list[str] | None = None,
+) -> Query:
+    """Build the Query for a validated question and the earlier user questions (oldest first)."""
+    previous = previous_questions[-1] if previous_questions else ""
+    follow = is_followup(question, previous)
+    intent = classify(question)
+    if follow and intent is Intent.TODO:
+        # "and for new teachers?" keeps the shape of the question it follows
+        intent = classify(previous)
+    search_text = f"{question} {previous}" if follow else question
+    return Query(
+        text=question,
+        language=detect_language(question),
+        intent=intent,
+        search_text=search_text,
+        previous=previous if follow else "",
+        earlier=previous,
+        asks=asked_types(question),
+        sources=tuple(sources) if sources else None,
+        kinds=tuple(kinds) if kinds else None,
+    )

@@ -1,0 +1,152 @@
+"""Answerability: does the corpus answer this question at all? Pure, no I/O after load.
+
+Two checks, both needed for an answer:
+1. *support*: the best passage's calibrated similarity clears its threshold (per language);
+2. *coverage*: every distinctive term of the question (a country, a school level, a region, a
+   year or round the question names, a scope word listed in ``data/scope.yaml``) occurs in the
+   passages found for it. "Which colleges are on the third-round list for 2030-2034?" finds the
+   2019 first round, strongly similar, but the passages never say 2030: not covered.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from .types import Passage
+
+# Support: per passage, English questions combine the USE cosine with the question as asked
+# (`support`), the dense cosines with its glossary expansion (`support_expanded`) and the raw
+# BM25 score; Chinese questions use the expanded USE cosine. The thresholds separate
+# tests/golden/**/offtopic.jsonl (all refused) from the on-topic sets; `assistant eval` prints
+# both rates.
+SUPPORT_THRESHOLD = {"en": 0.62, "zh": 0.285}
+# When the user narrows the search to a kind or to documents, the question is about those
+# texts by the user's own choice; the evidence needed is lowered by this much.
+FILTER_SLACK = {"en": 0.06, "zh": 0.03}
+
+_SCOPE = Path(__file__).with_name("data") / "scope.yaml"
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+_ROUND = re.compile(
+    r"\b(first|second|third|fourth|fifth|sixth|1st|2nd|3rd|4th|5th|6th|next|new)[- ]"
+    r"(round|batch|phase|cycle)\b|第[一二三四五六七八九十\d]+(轮|批|期)|下一轮|新一轮",
+    re.I,
+)
+_CJK = re.compile(r"[\u3400-\u9fff]")
+# a name the question quotes or titles (《...》, "...") must be found as written
+_QUOTED = re.compile(r"《([^》]{2,60})》|“([^”]{2,40})”|\"([^\"]{2,40})\"")
+
+
+def _unquote(text: str) -> str:
+    """Text without quotation marks, brackets and spaces, lower-cased (for name look-ups)."""
+    return re.sub(r"[\s\"“”'‘’《》〈〉()（）]", "", text).lower()
+
+
+def support(passage: Passage) -> float:
+    """Evidence that a passage answers the question, as a margin over its threshold (>= 0: yes).
+
+    English question and English passage: the USE cosine with the question as asked, the dense
+    cosines with its glossary expansion and the raw BM25 score. A Chinese question or a Chinese
+    passage: the multilingual USE cosine (MiniLM and BM25 do not cross languages); for an
+    English question on a Chinese passage, averaged over the expanded and the asked question.
+    """
+    meta = passage.metadata
+    if meta.get("named_section"):
+        return 1.0  # the question names this section ("§4.3", "the conclusion"): it is the topic
+    if meta.get("query_language") == "zh" or meta.get("lang") == "zh":
+        slack = FILTER_SLACK["zh"] if meta.get("filtered") else 0.0
+        cos = float(meta.get("cos_use", 0.0))
+        if meta.get("query_language") != "zh":
+            # English question, Chinese passage: half of the evidence comes from the question
+            # as asked, so the glossary expansion alone cannot make an off-topic question
+            # look on-topic through a Chinese text
+            cos = 0.5 * (cos + float(meta.get("support", cos)))
+        return cos - SUPPORT_THRESHOLD["zh"] + slack
+    raw = float(meta.get("support", 0.0))
+    expanded = float(meta.get("support_expanded", 0.0))
+    bm25 = 0.05 * math.log1p(float(meta.get("bm25_raw", 0.0)))
+    slack = FILTER_SLACK["en"] if meta.get("filtered") else 0.0
+    return 0.5 * raw + expanded + bm25 - SUPPORT_THRESHOLD["en"] + slack
+
+
+def is_supported(passages: Sequence[Passage], language: str = "en") -> bool:
+    """True when the best passage clears its calibrated support threshold.
+
+    A translation in the other language than the question's is not evidence of its own: its
+    original is in the index and is judged in the question's language (an English question
+    about Kubernetes certificates must not pass through the Chinese 证书 of a translated brief).
+    """
+    judged = [
+        p
+        for p in passages
+        if not (p.metadata.get("translation_of") and p.metadata.get("lang") != language)
+    ]
+    return bool(judged) and max(support(p) for p in judged) >= 0.0
+
+
+@lru_cache(maxsize=1)
+def _scope_forms() -> list[tuple[str, tuple[re.Pattern[str] | str, ...]]]:
+    """(display form, matchers) per scope entry: a regex per Latin form, the string per CJK one."""
+    import yaml
+
+    raw = yaml.safe_load(_SCOPE.read_text(encoding="utf-8")) or {}
+    entries = []
+    for groups in raw.values():
+        for forms in groups or []:
+            matchers: list[re.Pattern[str] | str] = []
+            for form in (str(f) for f in forms):
+                if _CJK.search(form):
+                    matchers.append(form)
+                else:
+                    pattern = r"(?<![\w-])" + re.escape(form) + r"(?![\w-])"
+                    # short all-caps forms (UK, EU, AI) only as written, not "ai" inside text
+                    flags = 0 if form.isupper() and len(form) <= 4 else re.I
+                    matchers.append(re.compile(pattern, flags))
+            entries.append((str(forms[0]), tuple(matchers)))
+    return entries
+
+
+def _found(matcher: re.Pattern[str] | str, text: str) -> str:
+    if isinstance(matcher, str):
+        return matcher if matcher in text else ""
+    m = matcher.search(text)
+    return m.group(0) if m else ""
+
+
+def uncovered_terms(question: str, passages: Iterable[Passage]) -> list[str]:
+    """The question's distinctive terms that none of the passages (or their titles) mention.
+
+    Args:
+        question: the question as asked (a follow-up: as read in its context).
+        passages: what retrieval found for it (both languages of a document count).
+
+    Returns:
+        The terms, as the question wrote them, in order; [] when everything is covered.
+    """
+    corpus = "\n".join(
+        f"{p.title}\n{p.metadata.get('title_zh', '')}\n{p.metadata.get('title_en', '')}\n"
+        f"{p.section}\n{p.text}"
+        for p in passages
+    )
+    lowered = corpus.lower()
+    missing: list[str] = []
+    for _display, matchers in _scope_forms():
+        asked = [w for w in (_found(m, question) for m in matchers) if w]
+        if asked and not any(_found(m, corpus) for m in matchers):
+            missing.append(asked[0])
+    for year in dict.fromkeys(_YEAR.findall(question)):
+        if year not in corpus:
+            missing.append(year)
+    flat = _unquote(corpus)
+    for groups in _QUOTED.findall(question):
+        name = next((g for g in groups if g), "").strip()
+        if len(name) >= 2 and _unquote(name) not in flat:
+            missing.append(f"“{name}”")
+    for m in _ROUND.finditer(question):
+        phrase = m.group(0)
+        if phrase.lower().replace("-", " ") not in lowered.replace("-", " "):
+            missing.append(phrase)
+    return missing

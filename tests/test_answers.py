@@ -1,0 +1,247 @@
+"""The answer stage as a reader sees it: intents, roles, refusals, languages (real models/index)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from assistant.intent import Intent, classify, make_query, sentence_has
+from assistant.roles import Role, section_role, split_role_tag
+from assistant.sentences import split_sentences
+from assistant.support import uncovered_terms
+from assistant.text import cjk_share
+from assistant.types import Passage
+
+REPO = Path(__file__).resolve().parent.parent
+BRIEFS = sorted((REPO / "corpus" / "policies").glob("*.md"))
+
+
+# --------------------------------------------------------------------------- pure stages
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "The Decision aimed at roughly 23.5 million students. It set rules.",
+            ["The Decision aimed at roughly 23.5 million students.", "It set rules."],
+        ),
+        ("See §4.4 of the paper. Art. 27 says so.", ["See §4.4 of the paper.", "Art. 27 says so."]),
+        ("e.g. the 1+X pilot. Next one.", ["e.g. the 1+X pilot.", "Next one."]),
+        (
+            "职业学校应当加强。教师每5年不少于6个月！",
+            ["职业学校应当加强。", "教师每5年不少于6个月！"],
+        ),
+    ],
+)
+def test_sentences_do_not_break_inside_numbers_or_abbreviations(text, expected):
+    got = split_sentences(text)
+    assert got == expected
+    assert all(s in text for s in got)  # verbatim
+
+
+def test_role_tags_and_structural_roles():
+    assert split_role_tag("Core rule: 6 months {.provision}") == (
+        "Core rule: 6 months",
+        Role.PROVISION,
+    )
+    assert split_role_tag("Plain heading") == ("Plain heading", None)
+    assert split_role_tag("Odd {.nonsense}") == ("Odd {.nonsense}", None)
+    declared = {"3": "problem", "4": "recommendation"}
+    assert (
+        section_role(kind="paper", key="3(2)", label="(2)", tagged=None, declared=declared)
+        is Role.PROBLEM
+    )
+    assert (
+        section_role(kind="paper", key="4.3", label="4.3 x", tagged=None, declared=declared)
+        is Role.RECOMMENDATION
+    )
+    # a college's article is a provision of that college; nothing else is binding by default
+    assert section_role(kind="own", key="第三条", label="第三条", tagged=None) is Role.PROVISION
+    assert section_role(kind="own", key="", label="Intro", tagged=None) is Role.BACKGROUND
+    assert section_role(kind="policy", key="", label="", tagged=None) is Role.EDITORIAL
+    assert Role.PROVISION.binding and Role.TARGET.binding and not Role.RECOMMENDATION.binding
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("When did the revised Vocational Education Law take effect?", Intent.FACT),
+        ("How many institutions were on the first Double High list?", Intent.FACT),
+        ("职教20条的文号是多少？", Intent.FACT),
+        ("How can we motivate teachers to train high-skilled talent?", Intent.TODO),
+        ("学校层面应该先做哪几件事？", Intent.TODO),
+        ("When does the lab open and how do students book printers?", Intent.TODO),
+        ("What countermeasures does the paper propose?", Intent.OVERVIEW),
+        ("有哪些对策？", Intent.OVERVIEW),
+        ("Summarize the paper", Intent.OVERVIEW),
+    ],
+)
+def test_intents(question, intent):
+    assert classify(question) is intent
+
+
+def test_fact_types_ignore_reference_numbers():
+    assert sentence_has("date", "The revised law has been in force since 1 May 2022.")
+    assert not sentence_has("quantity", "Skill competitions are a good form [8].")
+    assert not sentence_has("quantity", "Subsidies may be paid to them for this (Art. 30).")
+    assert sentence_has("docnumber", "文号为国发〔2019〕4号。")
+    assert sentence_has("duration", "at least 6 months in every 5 years")
+
+
+def test_followup_is_read_against_the_previous_question():
+    q = make_query(
+        "What pay-related changes would help with that?", ["How do we motivate teachers?"]
+    )
+    assert q.previous == "How do we motivate teachers?" and "motivate" in q.search_text
+    assert make_query("那经费呢？", ["如何建设双师型教师队伍？"]).previous
+    assert not make_query("How should colleges reform curricula?", ["Earlier question"]).previous
+
+
+def test_uncovered_terms_name_what_the_passages_never_mention():
+    p = Passage(
+        text="The first-round list of the Double High Plan was published in 2019.",
+        doc_id="d",
+        title="Double High Plan",
+        section="",
+        score=1.0,
+        citation="",
+    )
+    assert uncovered_terms("Which colleges are on the third-round list for 2030-2034?", [p]) == [
+        "2030",
+        "2034",
+        "third-round",
+    ]
+    assert uncovered_terms("What are kindergarten teacher rules in Germany?", [p]) == [
+        "Germany",
+        "kindergarten",
+    ]
+    assert uncovered_terms("When was the first-round list published?", [p]) == []
+    assert uncovered_terms("《双一流建设方案》有哪些要求？", [p]) == ["“双一流建设方案”"]
+
+
+# --------------------------------------------------------------------------- the corpus
+
+
+def test_every_brief_section_declares_its_role():
+    for path in BRIEFS:
+        headings = [
+            ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.startswith("## ")
+        ]
+        assert headings, path.name
+        for line in headings:
+            assert split_role_tag(line)[1] is not None, f"{path.name}: {line}"
+
+
+def test_chinese_versions_are_aligned_with_their_originals():
+    from assistant.ingestion import load_file
+
+    pairs = [(REPO / "corpus" / "high-skilled-talent-training.txt",
+              REPO / "corpus" / "high-skilled-talent-training.zh.txt")]  # fmt: skip
+    pairs += [(p, REPO / "corpus" / "policies" / "zh" / f"{p.stem}.zh.md") for p in BRIEFS]
+    for en_path, zh_path in pairs:
+        assert zh_path.is_file(), f"no Chinese version of {en_path.name}"
+        en, zh = load_file(en_path), load_file(zh_path)
+        assert zh.metadata["translation_of"] == en.doc_id and zh.language == "zh"
+        assert [s.role for s in en.sections] == [s.role for s in zh.sections], zh_path.name
+        for a, b in zip(en.sections, zh.sections, strict=True):
+            paras_en = [x for x in en.text[a.body_start : a.body_end].split("\n\n") if x.strip()]
+            paras_zh = [x for x in zh.text[b.body_start : b.body_end].split("\n\n") if x.strip()]
+            assert len(paras_en) == len(paras_zh), f"{zh_path.name} §{b.heading}"
+    paper_en, paper_zh = load_file(pairs[0][0]), load_file(pairs[0][1])
+    assert [s.key for s in paper_en.sections] == [s.key for s in paper_zh.sections]
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def _lead(answer) -> str:
+    return answer.body.strip().splitlines()[0]
+
+
+def test_fact_question_opens_with_the_fact(corpus_assistant):
+    answer = corpus_assistant.ask("When did the revised Vocational Education Law take effect?")
+    assert answer.grounded and answer.intent == "fact"
+    assert "1 May 2022" in _lead(answer) and "[1]" in _lead(answer)
+    answer = corpus_assistant.ask("职教20条的文号是多少？")
+    assert "国发〔2019〕4号" in _lead(answer)
+
+
+def test_todo_answer_quotes_recommendations_as_advice_with_their_problem(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "Our teachers are not motivated to train high-skilled talent. What should we change on pay?"
+    )
+    assert answer.grounded and answer.intent == "todo"
+    assert "salary" in answer.body
+    assert "Research recommendations (from the paper; advice, not obligations)" in answer.body
+    assert "Answers the problem in §3" in answer.body  # the problem is context, not a point
+    assert not answer.body.startswith("Countermeasures for")
+    assert len(answer.citations) <= 10
+
+
+def test_binding_label_only_on_provisions_and_no_editorial_points(corpus_assistant):
+    for q in (
+        "How long must teachers spend in enterprises?",
+        "How does the Double High Plan relate to the paper?",
+        "What tax benefits do enterprises get for hosting teacher practice?",
+        "双师型教师的认定标准是什么？",
+    ):
+        answer = corpus_assistant.ask(q)
+        for p in answer.citations:
+            assert p.metadata["role"] != "editorial", (q, p.citation)
+            if p.metadata["provenance"] in ("Policy requirement", "政策要求"):
+                assert p.metadata["role"] == "provision" and p.kind == "policy"
+
+
+def test_overview_of_the_paper_lists_its_countermeasures(corpus_assistant):
+    for q in ("What countermeasures does the paper propose?", "有哪些对策？"):
+        answer = corpus_assistant.ask(q)
+        assert answer.grounded and answer.intent == "overview"
+        keys = [
+            p.metadata["section_key"] for p in answer.citations if not p.metadata.get("context")
+        ]
+        assert keys == ["4.1", "4.2", "4.3", "4.4"]
+
+
+def test_near_topic_traps_are_declined_with_the_reason(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "Which colleges are on the third-round Double High list for 2030-2034?"
+    )
+    assert not answer.grounded and not answer.citations
+    assert "do not cover 2030" in answer.text
+    answer = corpus_assistant.ask(
+        "What are the requirements for a kindergarten teacher qualification certificate?"
+    )
+    assert not answer.grounded and "kindergarten" in answer.text
+    answer = corpus_assistant.ask("How much subsidy per apprentice does the state pay enterprises?")
+    assert not answer.grounded and "number asked for" in answer.text
+
+
+def test_chinese_question_gets_chinese_quotes_with_the_translation_named(corpus_assistant):
+    answer = corpus_assistant.ask("如何提高教师的薪酬竞争力，调动教师积极性？")
+    assert answer.grounded and answer.language == "zh"
+    assert cjk_share(answer.body) >= 0.8
+    paper = [p for p in answer.citations if p.kind == "paper"]
+    assert paper and all(p.doc_id == "high-skilled-talent-training-zh" for p in paper)
+    assert "本项目译文" in answer.text  # the Sources line says the quote is a translation
+    assert any(
+        p.metadata.get("original_text") for p in paper
+    )  # the English passage is one click away
+    # one source per passage: no section cited in both languages
+    keys = [
+        (p.metadata.get("translation_of") or p.doc_id, p.metadata["section_index"])
+        for p in answer.citations
+    ]
+    quotes = [p.metadata["quote"] for p in answer.citations]
+    assert len(set(quotes)) == len(quotes) and len(keys) >= 1
+
+
+def test_english_question_quotes_english(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "How long must professional-course teachers spend in enterprises?"
+    )
+    assert answer.grounded and cjk_share(answer.body) < 0.2
+    assert all(not p.doc_id.endswith("-zh") for p in answer.citations)
+    assert re.search(r"6 months", answer.body)
