@@ -47,8 +47,7 @@ kind: own
 ---
 # Lotus campus mentoring bonus scheme
 
-The Lotus campus mentoring bonus scheme pays mentors a bonus for each apprentice they coach.
-<script>window.__pwned=1</script> <img src=x onerror="window.__pwned=2">
+The Lotus campus mentoring bonus scheme pays mentors <script>window.__pwned=1</script> <img src=x onerror="window.__pwned=2"> a bonus for each apprentice they coach.
 Mentors read the rules at [click](http://evil.example/) and see ![x](http://evil.example/x.png)
 before the Lotus campus mentoring bonus scheme pays them.
 """
@@ -147,15 +146,16 @@ def test_chat_in_the_browser_is_offline_streamed_cited_and_inert(
                 timeout=60_000
             )
             page.wait_for_timeout(1000)
-            chat_text = page.locator("#chat").inner_text()
-            assert "<script>window.__pwned=1</script>" in chat_text  # shown as text
-            assert "![x](http://evil.example/x.png)" in chat_text
             for _ in range(5):
                 label = page.locator("#sources-col").get_by_text("Lotus campus", exact=False)
                 if label.count():
                     label.first.click()
                     break
             page.wait_for_timeout(500)
+            # the bubble quotes sentences; the planted markup is in the passage, shown as text
+            shown = page.locator("#chat").inner_text() + page.locator("#sources-col").inner_text()
+            assert "<script>window.__pwned=1</script>" in shown
+            assert "![x](http://evil.example/x.png)" in shown
             page.screenshot(path=str(ARTIFACTS / "ui-planted.png"), full_page=True)
             assert page.evaluate("typeof window.__pwned") == "undefined"
             assert page.locator("#chat img[src='x'], #sources-col img[src='x']").count() == 0
