@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from assistant.answering import MAX_CITATIONS
 from assistant.config import Settings
@@ -97,7 +97,14 @@ def page_i18n(settings: Settings) -> Any:
     return gr.I18n(**gradio_translations(**_static_params(settings)))
 
 
-def _plot_titles(lang: str) -> dict[str, str]:
+class _PlotTitles(TypedDict):
+    title: str
+    x_title: str
+    y_title: str
+    color_title: str
+
+
+def _plot_titles(lang: str) -> _PlotTitles:
     """Title and axis titles of the policy timeline in `lang`."""
     level = text(lang, "docs.level")
     return {"title": text(lang, "docs.timeline"), "x_title": text(lang, "docs.year"),
