@@ -52,12 +52,19 @@ MAX_POINTS = {Intent.FACT: 3, Intent.TODO: 5, Intent.OVERVIEW: 8}
 # scale, bonuses included). Chosen on tests/golden/answers/dev.jsonl.
 RELATIVE_CUT = {Intent.FACT: 0.06, Intent.TODO: 0.12, Intent.OVERVIEW: 0.14}
 MAX_PER_SECTION = 2
+MIN_DOCUMENTS, WIDE_CUT = (
+    2,
+    0.25,
+)  # a what-to-do answer from one document looks this far for another
 ENGLISH_WEIGHT = 0.5  # share of MiniLM in an English sentence's cosine (the rest is USE)
 FOLLOWUP_BOOST = 1.2  # a follow-up's passages from the documents of the turn it follows
 FOLLOWUP_SAID = 0.8  # the passages that answered the previous turn: said already
 FOLLOWUP_DOC_SHARE = 0.9  # ... which are those found for it within this share of the best
 MAX_CITATIONS = 10  # points plus the problems they answer; the web chat shows this many sources
 FACT_PASSAGE_FLOOR = 0.9  # a fact's passage scores at least this share of the best passage
+FACT_DOCUMENT_FLOOR = 0.8  # documents this close to the best passage may be the one named
+TITLE_WEIGHT = 0.3  # a fact question's words found in the title of the sentence's document
+FACT_SENTENCE_SHARE = 0.5  # ... and the sentence itself at least this share of the best one
 FACT_CONTEXT_SHARE = 0.6  # ... and names at least this share of what the best-matching one names
 PRIOR_WEIGHT, PRIOR_POWER = (
     0.3,
@@ -81,9 +88,10 @@ _PAPER_WORDS = re.compile(
 _OUTLINE_WORDS = re.compile(
     r"\b(summari[sz]e|summary|overview|outline|in a nutshell|main|key|countermeasures?|"
     r"measures|recommendations?|problems?|solutions?|propose[sd]?|suggest(s|ed)?|identif(y|ies)|"
-    r"give|me|short|brief|what|which|are|is|does|do|the|this|of|a|its|all|how|see|sees|say|says)\b|"
+    r"give|me|short|brief|what|which|are|is|does|do|the|this|of|a|its|all|how|see|sees|say|says|"
+    r"points?|lines?|sentences?|words?|paragraphs?|in|one|two|three|four|five|few|s)\b|"
     r"概括|总结|概述|综述|主要|内容|讲了什么|说了什么|哪些|什么|对策|措施|问题|建议|提出|一共|总共|"
-    r"全部|所有|一下|帮我|这篇|有|了|的|是|吗|呢|么",
+    r"全部|所有|一下|帮我|这篇|有|了|的|是|吗|呢|么|[一二三四五几]句话?|简要|简单|用",
     re.I,
 )
 
@@ -154,6 +162,8 @@ class Library:
     coverage: Callable[[str], str]
     # doc_id of the paper, if one is indexed
     paper_id: Callable[[], str | None]
+    # question -> the documents it names by title ("职业教育法", "Made in China 2025"), all versions
+    named: Callable[[str], list[str]] = lambda question: []
 
 
 @dataclass
@@ -167,6 +177,8 @@ class _Point:
     vec: np.ndarray
     # the rest of an enumeration ("The second is ..."), each with the passage that holds it
     more: list[tuple[str, Passage]] = dataclasses.field(default_factory=list)
+    # for a fact question asking two things: the sentences that state the others
+    complements: list[_Point] = dataclasses.field(default_factory=list)
 
     @property
     def sentences(self) -> list[str]:
@@ -367,6 +379,9 @@ class ExtractiveAnswerer:
         if not sources and not kinds and _PAPER_WORDS.search(query.text):
             # "what does the paper say ..." is answered from the paper, not from a brief
             kinds = ["paper"]
+        elif not sources and not kinds:
+            # "职业教育法对……有哪些规定" is answered from that law, not from briefs citing it
+            sources = self.library.named(query.text) or None
         passages = self.retrieve(query.search_text, k, sources=sources, kinds=kinds)
         named = self._named_sections(query, passages)
         if named:
@@ -434,7 +449,7 @@ class ExtractiveAnswerer:
         usable = [p for p in passages if passage_role(p.metadata) is not Role.EDITORIAL]
         shown = self._in_language(query, usable)
         if query.intent is Intent.FACT and shown and query.asks <= _ABOUT_THE_DOCUMENT:
-            shown = self._with_whole_document(shown)
+            shown = self._with_whole_document(query, shown)
         points = self._choose(query, shown)
         if query.intent is Intent.FACT and query.asks and not points:
             # the passages are about the topic but no sentence states what was asked
@@ -493,17 +508,27 @@ class ExtractiveAnswerer:
                     out.append(_twin_passage(p, chunk_id, text, meta, original))
         return out
 
-    def _with_whole_document(self, passages: list[Passage]) -> list[Passage]:
+    def _with_whole_document(self, query: Query, passages: list[Passage]) -> list[Passage]:
         """A fact about a document (its date, number, issuer) may sit in another of its
         sections than the one retrieval found: add the rest of the best passage's document."""
-        top = passages[0]
+        best = passages[0].score
+        tokens = _tokens(expand(query.search_text))
+        near = [p for p in passages if p.score >= FACT_DOCUMENT_FLOOR * best] or passages[:1]
+        # the document the question names by title, among the passages close to the best
+        top = max(near, key=lambda p: (_title_share(p, tokens), p.score))
+        top = dataclasses.replace(top, score=max(top.score, best))
         have = {p.chunk_id for p in passages}
         extra = []
         for chunk_id, text, meta in self.library.chunks(top.doc_id, None):
             if chunk_id in have or Role.parse(meta.get("role")) is Role.EDITORIAL:
                 continue
             row = _twin_passage(top, chunk_id, text, meta, None)
-            extra.append(dataclasses.replace(row, score=top.score * FACT_PASSAGE_FLOOR))
+            extra.append(dataclasses.replace(row, score=top.score))
+        if top.doc_id != passages[0].doc_id:  # the named document's retrieved sections too
+            passages = [
+                dataclasses.replace(p, score=max(p.score, best)) if p.doc_id == top.doc_id else p
+                for p in passages
+            ]
         return passages + extra
 
     def _doc_language(self, p: Passage) -> str:
@@ -581,11 +606,19 @@ class ExtractiveAnswerer:
             for key, parts in section_text.items()
         }
         context = {p.chunk_id: by_section[(p.doc_id, p.section)] for p in passages}
+        titled = {p.doc_id: _title_share(p, q_tokens) for p in passages}
+        lexical = {
+            id(row): sum(weight.get(t, 0.0) for t in row[4] & q_tokens) / total for row in rows
+        }
+        best_lexical = max(lexical.values(), default=0.0)
         eligible = [p for p in passages if p.score >= FACT_PASSAGE_FLOOR * top]
         best_context = max((context[p.chunk_id] for p in eligible), default=0.0)
         candidates: list[_Point] = []
-        for p, role, sentence, vec, toks, sim in rows:
+        for row in rows:
+            p, role, sentence, vec, toks, sim = row
             if query.intent is Intent.FACT:
+                if "money" in query.asks and lexical[id(row)] < FACT_SENTENCE_SHARE * best_lexical:
+                    continue  # an amount for what was asked ("scholarship"), not another amount
                 if p.score < FACT_PASSAGE_FLOOR * top:
                     continue  # a fact comes from a passage about what was asked, not a neighbour
                 if context[p.chunk_id] < FACT_CONTEXT_SHARE * best_context:
@@ -596,8 +629,12 @@ class ExtractiveAnswerer:
                     continue  # a date question is answered by a sentence with a date
             score = sim
             score += PRIOR_WEIGHT * max(0.0, p.score / top) ** PRIOR_POWER if top > 0 else 0.0
-            score += LEXICAL_WEIGHT * sum(weight.get(t, 0.0) for t in toks & q_tokens) / total
+            score += LEXICAL_WEIGHT * lexical[id(row)]
             score += CONTEXT_WEIGHT * context[p.chunk_id]
+            if query.intent is Intent.FACT:
+                # "When was the Double High Plan issued?" is about the document of that title,
+                # not about a brief that mentions it
+                score += TITLE_WEIGHT * titled[p.doc_id]
             score += self._bonus(query, role, sentence)
             candidates.append(_Point(sentence, p, score, role, vec))
         if not candidates:
@@ -626,7 +663,55 @@ class ExtractiveAnswerer:
                 continue
             per_section[key] = per_section.get(key, 0) + 1
             chosen.append(c)
+        if query.intent is Intent.TODO and len({c.passage.doc_id for c in chosen}) < MIN_DOCUMENTS:
+            # "how can we motivate enterprises": another document's measure within a wider cut
+            # keeps a one-sided answer from hiding the other levers
+            docs = {c.passage.doc_id for c in chosen}
+            for c in candidates:
+                if c.score < best - WIDE_CUT or len(docs) >= MIN_DOCUMENTS:
+                    break
+                if c.passage.doc_id in docs or c.role is not chosen[0].role:
+                    continue
+                if any(float(c.vec @ o.vec) >= DUPLICATE_COS for o in chosen):
+                    continue
+                chosen.append(c)
+                docs.add(c.passage.doc_id)
         in_order = sorted(passages, key=lambda p: int(p.metadata.get("ordinal", 0)))
+        if query.intent is Intent.FACT and chosen and len(query.asks) > 1:
+            # "When was it issued, and by whom?": the lead states one, a second sentence the other
+            lead = chosen[0]
+            for kind in sorted(query.asks):
+                if any(sentence_has(kind, c.sentence) for c in [lead, *lead.complements]):
+                    continue
+                # from the lead's own section first (where a brief states date and issuer),
+                # whether or not that sentence repeats the question's words
+                own = [
+                    _Point(r[2], r[0], 0.0, r[1], r[3])
+                    for r in rows
+                    if r[0].doc_id == lead.passage.doc_id
+                    and r[0].section == lead.passage.section
+                    and r[2] != lead.sentence
+                ]
+                typed = [
+                    c
+                    for c in [*own, *candidates]
+                    if c is not lead
+                    and c.sentence != lead.sentence
+                    and sentence_has(kind, c.sentence)
+                ]
+                other = min(
+                    typed,
+                    key=lambda c: (
+                        c.passage.section != lead.passage.section,
+                        c.passage.doc_id != lead.passage.doc_id,
+                        -c.score,
+                    ),
+                    default=None,
+                )
+                if other is not None and other not in lead.complements:
+                    lead.complements.append(other)
+            extra = {id(c) for c in lead.complements}
+            chosen = [chosen[0], *(c for c in chosen[1:] if id(c) not in extra)]
         for c in chosen:
             c.more = self._enumeration(c, in_order)
         listed = {s for c in chosen for s, _ in c.more}
@@ -869,7 +954,10 @@ class ExtractiveAnswerer:
         if query.intent is Intent.FACT and points:
             lead, rest = points[0], points[1:]
             lines.append(
-                words["fact_lead"].format(quote=quote(lead), ref=cite(lead.passage, lead.sentence))
+                " ".join(
+                    words["fact_lead"].format(quote=quote(pt), ref=cite(pt.passage, pt.sentence))
+                    for pt in (lead, *lead.complements)
+                )
             )
             if rest:
                 lines += ["", f"**{words['fact_more']}**", ""]
@@ -962,6 +1050,12 @@ class ExtractiveAnswerer:
             question=query.text,
             intent=query.intent.value,
         )
+
+
+def _title_share(p: Passage, tokens: set[str]) -> float:
+    """Share of a document title's words that the question uses (0.0 when it has none)."""
+    words = _tokens(f"{p.title} {p.metadata.get('title_zh', '')}") - _GENERIC_TOKENS()
+    return len(words & tokens) / len(words) if words and tokens else 0.0
 
 
 def _latest_year(sentence: str) -> int:

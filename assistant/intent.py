@@ -66,11 +66,17 @@ _ASKS = {
         r"standard)\b|多少|(?<!哪)几[个次所项篇家种类条批名位门件]|比例|标准",
         re.I,
     ),
+    "money": re.compile(
+        r"\bhow much (money|funding|funds|subsidy|subsidies|support|allowance|grant|pay)\b|"
+        r"\bhow much (does|do|did|will|is|are)\b.*\b(get|receive|paid|pay|cost|worth)\b|"
+        r"多少钱|多少经费|金额|资助标准|补贴标准|发多少|给多少",
+        re.I,
+    ),
     "duration": re.compile(
         r"\b(how long|how often|how many (months|years))\b|多久|多长|几年|时长|时间要求", re.I
     ),
     "issuer": re.compile(
-        r"^\s*who\b|\bwho (issued|published|signed|released|approved|is responsible)\b|"
+        r"^\s*who\b|\bby whom\b|\bwho (issued|published|signed|released|approved|is responsible)\b|"
         r"\b(which (body|bodies|ministry|ministries|department|departments|agency))\b|"
         r"哪个部门|哪些部门|哪几个部门|谁|哪个机构",
         re.I,
@@ -93,6 +99,11 @@ _SEES = {
         r"\d|\b(half|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|"
         r"million|billion|percent|majority)\b|[一二三四五六七八九十百千两]+\s*[个所项名家人倍成批类万亿元年]|"
         r"一半|过半|半数|多数",
+        re.I,
+    ),
+    "money": re.compile(
+        r"\d[\d,.]*\s*(thousand |million |billion )?(yuan|RMB|CNY)\b|\d[\d,.]*\s*[万亿]?元|"
+        r"(yuan|元)\s*\d",
         re.I,
     ),
     "duration": re.compile(
@@ -151,13 +162,25 @@ def asked_types(question: str) -> frozenset[str]:
     asks = {name for name, rx in _ASKS.items() if rx.search(question)}
     if "docnumber" in asks:
         asks.discard("quantity")  # "what is the document number" asks for a 文号, not a count
+    if "money" in asks:
+        asks.discard("quantity")  # "how much money" is answered by an amount, not a share
     return frozenset(asks)
 
 
 # numbers that are not facts: reference markers [3], article and section numbers
 _NOT_FACTS = re.compile(
     r"\[\d+\]|\b(Art|Arts|Article|Articles|No|§)\.?\s*\d+(\s*(,|and|–|-)\s*\d+)*|"
-    r"第\d+条|§\s*\d+(\.\d+)*|\(\d\)|（\d）",
+    r"第\d+条|§\s*\d+(\.\d+)*|\(\d\)|（\d）|〔\d{4}〕\s*\d+\s*号|职教\s*\d+\s*条|"
+    r"\b1\s*\+\s*X\b|Made in China 2025|中国制造2025",
+    re.I,
+)
+
+
+_YEAR_LIKE = re.compile(
+    r"(?<![\d.,])(19|20)\d{2}(\s*[–—-]\s*(19|20)?\d{2,4})?年|"
+    r"(?<![\d.,])(19|20)\d{2}(\s*[–—-]\s*(19|20)?\d{2,4})?\b(?![.,%]?\d|%)|"
+    r"\d{1,2}\s*月(\s*\d{1,2}\s*[—–-]?\s*\d{0,2}\s*日)?|"
+    r"\b\d{1,2}(\s*[–-]\s*\d{1,2})?\s+(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b",
     re.I,
 )
 
@@ -167,6 +190,8 @@ def sentence_has(kind: str, sentence: str) -> bool:
     rx = _SEES.get(kind)
     if kind != "docnumber":
         sentence = _NOT_FACTS.sub(" ", sentence)
+    if kind in ("quantity", "money"):
+        sentence = _YEAR_LIKE.sub(" ", sentence)  # "in 2019" is a date, not a count
     return bool(rx and rx.search(sentence))
 
 

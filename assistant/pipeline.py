@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -65,6 +66,7 @@ class Assistant:
                 chunks=self.section_chunks,
                 coverage=self.coverage,
                 paper_id=self._paper_id,
+                named=self.named_documents,
             ),
         )
         self._versions_cache: tuple[str, dict[str, dict[str, str]]] = ("", {})
@@ -346,6 +348,23 @@ class Assistant:
                 self._sections.popitem(last=False)
         return rows
 
+    def named_documents(self, question: str) -> list[str]:
+        """Policy documents whose title the question writes out (both language versions).
+
+        A title counts without its "of the People's Republic of China" / "中华人民共和国" part
+        and without a trailing parenthesis ("(revised 2022)"): "职业教育法" names
+        《中华人民共和国职业教育法》; a question naming two documents gets both.
+        """
+        lowered = question.lower()
+        found: list[str] = []
+        for rec in self.store.registry().values():
+            if rec.kind != "policy" or rec.metadata.get("translation_of"):
+                continue
+            names = {_core_title(rec.title), _core_title(str(rec.metadata.get("title_zh", "")))}
+            if any(name and name.lower() in lowered for name in names):
+                found.extend(v for v in self.versions(rec.doc_id).values() if v not in found)
+        return found
+
     def _paper_id(self) -> str | None:
         papers = [
             r.doc_id
@@ -471,6 +490,15 @@ def _conflict(rec: DocRecord | None, path: Path) -> str:
             "--doc-id to index it as a separate document"
         )
     return ""
+
+
+def _core_title(title: str) -> str:
+    """A title as people write it: no "of the People's Republic of China", no trailing
+    parenthesis; "" when too short to name a document safely."""
+    core = re.sub(r"\s*[(（][^()（）]*[)）]\s*$", "", title)
+    core = re.sub(r"(?i)\s+of the people's republic of china|中华人民共和国", "", core).strip()
+    short = len(core) < 4 if re.search(r"[\u4e00-\u9fff]", core) else len(core.split()) < 3
+    return "" if short else core
 
 
 def _folder_digest(folder: Path) -> str:

@@ -216,7 +216,7 @@ def test_near_topic_traps_are_declined_with_the_reason(corpus_assistant):
     )
     assert not answer.grounded and "kindergarten" in answer.text
     answer = corpus_assistant.ask("How much subsidy per apprentice does the state pay enterprises?")
-    assert not answer.grounded and "number asked for" in answer.text
+    assert not answer.grounded and "amount of money asked for" in answer.text
 
 
 def test_chinese_question_gets_chinese_quotes_with_the_translation_named(corpus_assistant):
@@ -245,3 +245,17 @@ def test_english_question_quotes_english(corpus_assistant):
     assert answer.grounded and cjk_share(answer.body) < 0.2
     assert all(not p.doc_id.endswith("-zh") for p in answer.citations)
     assert re.search(r"6 months", answer.body)
+
+
+def test_fact_asking_two_things_states_both_from_the_named_document(corpus_assistant):
+    answer = corpus_assistant.ask("When was the Double High Plan issued, and by whom?")
+    lead = _lead(answer)
+    assert "MOE" in lead and "2019" in lead  # issuer and date, both in the first line
+    assert all(p.doc_id == "policy-2019-double-high-plan" for p in answer.citations)
+
+
+def test_amount_questions_need_an_amount_for_what_was_asked(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "How much money does a student get from the national scholarship at a vocational college?"
+    )
+    assert not answer.grounded and "amount of money" in answer.text
