@@ -295,10 +295,13 @@ def _sentence_vectors(
     return sentences, embed(sentences)
 
 
-def _tokens(text: str) -> set[str]:
+@lru_cache(maxsize=16384)
+def _tokens(text: str) -> frozenset[str]:
+    """The lexical index's tokens of a text (stemmed English, jieba-segmented Chinese); cached,
+    since the same sentences are scored for many questions."""
     from .lexical import tokenize
 
-    return set(tokenize(text))
+    return frozenset(tokenize(text))
 
 
 class ExtractiveAnswerer:
@@ -561,7 +564,7 @@ class ExtractiveAnswerer:
         # the question's words and the texts' words for them (the glossary): "pay" -> salary
         q_tokens = _tokens(expand(asked))
         top = max(p.score for p in passages) or 1.0
-        rows: list[tuple[Passage, Role, str, np.ndarray, set[str], float]] = []
+        rows: list[tuple[Passage, Role, str, np.ndarray, frozenset[str], float]] = []
         for p in passages:
             role = passage_role(p.metadata)
             sentences, vecs = _sentence_vectors(p.chunk_id, p.text, self.encoder)

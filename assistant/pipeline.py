@@ -70,6 +70,7 @@ class Assistant:
             ),
         )
         self._versions_cache: tuple[str, dict[str, dict[str, str]]] = ("", {})
+        self._names_cache: tuple[str, dict[str, set[str]]] = ("", {})
         self._sections: OrderedDict[tuple[str, str, int | None], list[Any]] = OrderedDict()
         self._sections_lock = threading.Lock()
         self._corpus_checked = False
@@ -357,13 +358,22 @@ class Assistant:
         """
         lowered = question.lower()
         found: list[str] = []
-        for rec in self.store.registry().values():
-            if rec.kind != "policy" or rec.metadata.get("translation_of"):
-                continue
-            names = {_core_title(rec.title), _core_title(str(rec.metadata.get("title_zh", "")))}
-            if any(name and name.lower() in lowered for name in names):
-                found.extend(v for v in self.versions(rec.doc_id).values() if v not in found)
+        for doc_id, names in self._title_names().items():
+            if any(name in lowered for name in names):
+                found.extend(v for v in self.versions(doc_id).values() if v not in found)
         return found
+
+    def _title_names(self) -> dict[str, set[str]]:
+        """doc_id -> the lower-cased core titles of the policy documents (per corpus version)."""
+        key = self.store.fingerprint()
+        if self._names_cache[0] != key:
+            names = {}
+            for rec in self.store.registry().values():
+                if rec.kind == "policy" and not rec.metadata.get("translation_of"):
+                    titles = (rec.title, str(rec.metadata.get("title_zh", "")))
+                    names[rec.doc_id] = {_core_title(t).lower() for t in titles} - {""}
+            self._names_cache = (key, names)
+        return self._names_cache[1]
 
     def _paper_id(self) -> str | None:
         papers = [

@@ -60,6 +60,31 @@ def placeholders(template: str) -> set[str]:
         raise PromptError(f"Malformed template {template[:60]!r}: {e}") from e
 
 
+def read_wording(path: Path, *, allow_empty: bool = False) -> dict[str, str]:
+    """A wording file: a flat YAML map of key -> text (prompts/*.yaml), non-empty unless
+    ``allow_empty`` (an English answer has no "quoted in English" mark).
+
+    Raises:
+        PromptError: the file is missing or malformed, or a value is not a non-empty string.
+    """
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise PromptError(f"Cannot read the wording file {path}: {e}") from e
+    if not isinstance(data, dict):
+        raise PromptError(f"{path} must be a YAML mapping of key: text")
+    bad = sorted(
+        str(k)
+        for k, v in data.items()
+        if not isinstance(v, str) or (not allow_empty and not v.strip())
+    )
+    if bad:
+        raise PromptError(f"{path}: keys without a text value: {', '.join(bad)}")
+    return {str(k): v for k, v in data.items()}
+
+
 @lru_cache(maxsize=16)
 def load_wording(prompts_dir: Path, language: str) -> dict[str, str]:
     """Load prompts/extractive.<language>.yaml and check its keys and placeholders.
@@ -67,15 +92,8 @@ def load_wording(prompts_dir: Path, language: str) -> dict[str, str]:
     Raises:
         PromptError: the file is missing, or a key or placeholder is missing or extra.
     """
-    import yaml
-
     path = prompts_dir / f"extractive.{language}.yaml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise PromptError(f"Cannot read the wording template {path}: {e}") from e
-    if not isinstance(data, dict):
-        raise PromptError(f"{path} must be a YAML mapping of key: template")
+    data = read_wording(path, allow_empty=True)
     missing = set(EXTRACTIVE_SCHEMA) - set(data)
     extra = set(data) - set(EXTRACTIVE_SCHEMA)
     if missing or extra:

@@ -73,18 +73,8 @@ def support(passage: Passage) -> float:
 
 
 def is_supported(passages: Sequence[Passage], language: str = "en") -> bool:
-    """True when the best passage clears its calibrated support threshold.
-
-    A translation in the other language than the question's is not evidence of its own: its
-    original is in the index and is judged in the question's language (an English question
-    about Kubernetes certificates must not pass through the Chinese 证书 of a translated brief).
-    """
-    judged = [
-        p
-        for p in passages
-        if not (p.metadata.get("translation_of") and p.metadata.get("lang") != language)
-    ]
-    return bool(judged) and max(support(p) for p in judged) >= 0.0
+    """True when the best passage clears its calibrated support threshold."""
+    return bool(passages) and max(support(p) for p in passages) >= 0.0
 
 
 @lru_cache(maxsize=1)

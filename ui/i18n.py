@@ -9,14 +9,12 @@ imports Gradio.
 
 from __future__ import annotations
 
-import string
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from assistant.errors import PromptError
+from assistant.prompts import placeholders, read_wording
 
 LANGUAGES = ("en", "zh")
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
@@ -44,22 +42,7 @@ def catalog(language: str) -> Mapping[str, str]:
 
 @lru_cache(maxsize=len(LANGUAGES))
 def _load(language: str) -> Mapping[str, str]:
-    path = PROMPTS_DIR / f"ui.{language}.yaml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise PromptError(f"Cannot read the UI wording {path}: {e}") from e
-    if not isinstance(data, dict):
-        raise PromptError(f"{path} must be a mapping of key: text.")
-    bad = sorted(str(k) for k, v in data.items() if not isinstance(v, str) or not v.strip())
-    if bad:
-        raise PromptError(f"{path}: keys without a text value: {', '.join(bad)}")
-    return {str(k): v for k, v in data.items()}
-
-
-def placeholders(template: str) -> set[str]:
-    """Names used in {braces} in a wording template."""
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    return read_wording(PROMPTS_DIR / f"ui.{language}.yaml")
 
 
 def text(language: str, key: str, **params: object) -> str:
