@@ -28,10 +28,14 @@ eval: setup
 bench: setup
 	$(PY) benchmarks/retrieval.py
 
+# lint, format, types, the layers contract (pyproject: [tool.importlinter]), dead code, tests
 check: setup
 	$(VENV)/bin/ruff check assistant ui tests benchmarks
 	$(VENV)/bin/ruff format --check assistant ui tests benchmarks
-	$(PY) -m pytest
+	$(VENV)/bin/mypy assistant ui
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/vulture assistant ui --min-confidence 80
+	$(PY) -m pytest --durations=10
 
 clean:
 	rm -rf $(VENV) .pytest_cache

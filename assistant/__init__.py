@@ -161,8 +161,26 @@ def ingest(
     return get_assistant().ingest(paths, title=title, kind=kind, doc_id=doc_id)
 
 
-def as_retriever(k: int = 5, **kwargs: Any) -> Any:
-    """A LangChain BaseRetriever over the same engine (for users' own chains)."""
+def as_retriever(
+    k: int = 5,
+    *,
+    sources: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+    assistant: Assistant | None = None,
+) -> Any:
+    """A LangChain BaseRetriever over the same engine (for users' own chains).
+
+    Args:
+        k: passages per query (``invoke(question, k=1)`` overrides it per call).
+        sources: optional doc_ids to restrict to.
+        kinds: optional kinds to restrict to.
+        assistant: an engine the caller built; the package's default one when None.
+    """
     from .langchain_retriever import PolicyRetriever
 
-    return PolicyRetriever(k=k, **kwargs)
+    return PolicyRetriever(
+        k=k,
+        sources=list(sources) if sources else None,
+        kinds=list(kinds) if kinds else None,
+        assistant=assistant,
+    )

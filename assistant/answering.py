@@ -22,6 +22,7 @@ import dataclasses
 import math
 import re
 from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
@@ -138,7 +139,7 @@ class Retrieve(Protocol):
     """The retrieval stage as the answerer needs it."""
 
     def __call__(
-        self, text: str, k: int, *, sources: list[str] | None, kinds: list[str] | None
+        self, text: str, k: int, /, *, sources: list[str] | None, kinds: list[str] | None
     ) -> list[Passage]: ...
 
 
@@ -148,6 +149,8 @@ class Encoder(Protocol):
     def encode_queries(self, texts: list[str]) -> np.ndarray: ...
 
     def encode_documents(self, texts: list[str]) -> np.ndarray: ...
+
+    def __hash__(self) -> int: ...  # sentence vectors are cached per encoder
 
 
 @dataclass(frozen=True)
@@ -273,7 +276,8 @@ def _heading(passage: Passage) -> str:
     parts = passage.section.split(" › ") if passage.section else [passage.title]
 
     def strip_number(label: str) -> str:
-        return re.sub(r"^[\d.]+\s*", "", label).strip()
+        # "4.3 Attach ...", "1. Introduction"; not "1+X ..." or "2021—2025年 ..."
+        return re.sub(r"^\d{1,2}(?:\.\d{1,2})*\.?\s+", "", label).strip()
 
     last = strip_number(parts[-1])
     if len(parts) >= 2 and len(parts[-1]) <= 8:  # a bare item number such as "(1)"
@@ -433,7 +437,7 @@ class ExtractiveAnswerer:
         if missing:
             terms = "、".join(missing) if query.language == "zh" else ", ".join(missing)
             text = words["not_covered_terms"].format(terms=escape_md(terms))
-            closest = [localised_citation(p, query.language) for p in usable[:2]]
+            closest = self._closest(query, usable, 2)
             if closest:
                 sep = "；" if query.language == "zh" else "; "
                 text += "\n\n" + words["closest"].format(items=escape_md(sep.join(closest)))
@@ -459,9 +463,9 @@ class ExtractiveAnswerer:
             words = self.wording(query.language)
             what = words["ask_" + sorted(query.asks)[0]]
             text = words["not_covered_terms"].format(terms=what)
-            if usable:
-                closest = localised_citation(usable[0], query.language)
-                text += "\n\n" + words["closest"].format(items=escape_md(closest))
+            closest = self._closest(query, usable, 1)
+            if closest:
+                text += "\n\n" + words["closest"].format(items=escape_md(closest[0]))
             return self._refused(query, text)
         if not points:
             return self._refused(
@@ -473,6 +477,20 @@ class ExtractiveAnswerer:
         return self._render(query, points)
 
     # ------------------------------------------------------------------ choosing
+
+    def _closest(self, query: Query, passages: Sequence[Passage], n: int) -> list[str]:
+        """Citations of the n nearest documents, in the question's language, each once (the
+        English and the Chinese version of one brief are one document)."""
+        out: list[str] = []
+        seen: set[str] = set()
+        for p in self._in_language(query, passages[: 2 * n + 2]):
+            base = self.library.versions(p.doc_id).get("en", p.doc_id)
+            if base not in seen:
+                seen.add(base)
+                out.append(localised_citation(p, query.language))
+            if len(out) == n:
+                break
+        return out
 
     def _in_language(self, query: Query, passages: Sequence[Passage]) -> list[Passage]:
         """Each hit in the question's language where its document has that version; one per
@@ -628,8 +646,11 @@ class ExtractiveAnswerer:
                     continue  # ... that names what the question names (not another subsidy)
                 if (p.doc_id, p.section) not in dated:
                     continue
-                if query.asks and not any(sentence_has(kind, sentence) for kind in query.asks):
-                    continue  # a date question is answered by a sentence with a date
+                # a date question is answered by a sentence with a date; "which document says
+                # so" by any sentence, since its citation names the document
+                needed = query.asks - {"document"}
+                if needed and not any(sentence_has(kind, sentence) for kind in needed):
+                    continue
             score = sim
             score += PRIOR_WEIGHT * max(0.0, p.score / top) ** PRIOR_POWER if top > 0 else 0.0
             score += LEXICAL_WEIGHT * lexical[id(row)]
@@ -956,8 +977,13 @@ class ExtractiveAnswerer:
         rest = points
         if query.intent is Intent.FACT and points:
             lead, rest = points[0], points[1:]
+            named = ""
+            if "document" in query.asks:
+                document = _document_name(lead.passage, query.language)
+                named = words["fact_document"].format(document=escape_md(document))
             lines.append(
-                " ".join(
+                named
+                + " ".join(
                     words["fact_lead"].format(quote=quote(pt), ref=cite(pt.passage, pt.sentence))
                     for pt in (lead, *lead.complements)
                 )
@@ -1055,10 +1081,22 @@ class ExtractiveAnswerer:
         )
 
 
-def _title_share(p: Passage, tokens: set[str]) -> float:
+def _title_share(p: Passage, tokens: AbstractSet[str]) -> float:
     """Share of a document title's words that the question uses (0.0 when it has none)."""
     words = _tokens(f"{p.title} {p.metadata.get('title_zh', '')}") - _GENERIC_TOKENS()
     return len(words & tokens) / len(words) if words and tokens else 0.0
+
+
+def _document_name(p: Passage, language: str) -> str:
+    """A document as a reader names it: its title (Chinese in 《》 for Chinese readers) and
+    its document number when it has one."""
+    meta = p.metadata
+    number = str(meta.get("doc_number", ""))
+    if language == "zh":
+        name = f"《{meta.get('title_zh') or p.title}》"
+        return f"{name}（{number}）" if number else name
+    title = str(meta.get("title_en") or p.title)
+    return f"{title} ({number})" if number else title
 
 
 def _latest_year(sentence: str) -> int:

@@ -69,8 +69,3 @@ class Settings(BaseSettings):
                 f"ASSISTANT_CHROMA_URL must start with http:// or https://, got {value!r}"
             )
         return value or None
-
-
-def env_flag(name: str) -> str | None:
-    """Read one non-ASSISTANT environment variable (kept here so no other module reads env)."""
-    return os.environ.get(name)

@@ -199,8 +199,9 @@ class _QuestionCache:
             return embed(texts)
         with self._lock:
             hits = [self._items.get(t) for t in texts]
-        if all(h is not None for h in hits):
-            return np.vstack(hits)
+        cached = [h for h in hits if h is not None]
+        if len(cached) == len(hits):
+            return np.vstack(cached)
         vecs = embed(texts)
         with self._lock:
             for text, vec in zip(texts, vecs, strict=True):
@@ -263,8 +264,3 @@ def default_encoders(
 @lru_cache(maxsize=1)
 def _shared_use() -> UseEncoder:
     return UseEncoder()
-
-
-def make_embeddings() -> Any:
-    """LangChain Embeddings for the bundled MiniLM (for users who build their own chains)."""
-    return default_encoders()[0].langchain_embeddings()

@@ -2,49 +2,69 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict, Field
+
+if TYPE_CHECKING:
+    from .types import Passage
 
 
 class PolicyRetriever(BaseRetriever):
-    """Wraps assistant.retrieve(); each Document carries the Passage fields as metadata."""
+    """Retrieval as a LangChain retriever; each Document carries the Passage fields as metadata.
+
+    ``k``, ``sources`` and ``kinds`` set on the retriever can be overridden per call
+    (``retriever.invoke(question, k=1)``). ``assistant`` is the engine to query: one a caller
+    built (``Assistant(Settings(...))``), or the package's default engine when None.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     k: int = 5
     sources: list[str] | None = None
     kinds: list[str] | None = None
+    assistant: Any = Field(default=None, exclude=True, repr=False)
 
     def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+        self,
+        query: str,
+        *,
+        run_manager: CallbackManagerForRetrieverRun,
+        k: int | None = None,
+        sources: list[str] | None = None,
+        kinds: list[str] | None = None,
     ) -> list[Document]:
-        from . import retrieve
+        del run_manager  # LangChain's callbacks: nothing to report beyond its own events
+        from . import get_assistant
 
-        passages = retrieve(query, k=self.k, sources=self.sources, kinds=self.kinds)
-        return [
-            Document(
-                page_content=p.text,
-                metadata={
-                    **{
-                        k: v
-                        for k, v in p.metadata.items()
-                        if isinstance(v, str | int | float | bool)
-                    },
-                    "doc_id": p.doc_id,
-                    "title": p.title,
-                    "section": p.section,
-                    "score": p.score,
-                    "citation": p.citation,
-                },
-                id=p.chunk_id or None,
-            )
-            for p in passages
-        ]
+        engine = self.assistant if self.assistant is not None else get_assistant()
+        passages = engine.retrieve(
+            query,
+            k=self.k if k is None else k,
+            sources=self.sources if sources is None else sources,
+            kinds=self.kinds if kinds is None else kinds,
+        )
+        return [_document(p) for p in passages]
 
     def __repr__(self) -> str:
         """Short form for logs."""
         return f"PolicyRetriever(k={self.k})"
 
-    def model_post_init(self, __context: Any) -> None:
-        """Nothing to load until the first query."""
+
+def _document(p: Passage) -> Document:
+    plain = {k: v for k, v in p.metadata.items() if isinstance(v, str | int | float | bool)}
+    return Document(
+        page_content=p.text,
+        metadata={
+            **plain,
+            "doc_id": p.doc_id,
+            "title": p.title,
+            "section": p.section,
+            "score": p.score,
+            "citation": p.citation,
+        },
+        id=p.chunk_id or None,
+    )

@@ -621,18 +621,6 @@ def _notice(language: str, key: str, **values: Any) -> str:
     return _NOTICES.get(language, _NOTICES["en"])[key].format(**values)
 
 
-def answer_with_llm(
-    assistant: Assistant,
-    question: str,
-    history: Sequence[Any] | None,
-    *,
-    sources: list[str] | None = None,
-    kinds: list[str] | None = None,
-) -> Answer:
-    """Answer with the configured LLM (built and checked once per Assistant)."""
-    return get_answerer(assistant).answer(question, history, sources=sources, kinds=kinds)
-
-
 def get_answerer(assistant: Assistant) -> LLMAnswerer:
     """The Assistant's LLMAnswerer, built on first use if the Assistant did not build it."""
     answerer = getattr(assistant, "llm", None)

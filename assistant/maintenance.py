@@ -45,17 +45,6 @@ def read_manifest(settings: Settings) -> dict[str, dict[str, Any]]:
     )
 
 
-def write_manifest(settings: Settings, records: dict[str, dict[str, Any]]) -> None:
-    """Write the manifest atomically (a crash leaves the old or the new one, never half)."""
-    path = manifest_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(
-        json.dumps(records, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8"
-    )
-    tmp.replace(path)
-
-
 def _recorded_sources(settings: Settings) -> dict[str, dict[str, Any]]:
     """Union of the manifest and (when readable) the registry; the registry wins."""
     sources = read_manifest(settings)

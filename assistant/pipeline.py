@@ -138,8 +138,8 @@ class Assistant:
         progress: Progress | None = None,
     ) -> IngestReport:
         """Load, split, embed and commit files; see assistant.ingest for the contract."""
-        paths = [Path(p) for p in paths]
-        if not paths:
+        given = [Path(p) for p in paths]
+        if not given:
             raise InvalidInputError("Nothing to ingest: give at least one file or folder.")
         overrides: dict[str, Any] = {}
         if title:
@@ -150,7 +150,7 @@ class Assistant:
             overrides["doc_id"] = doc_id
         report = IngestReport()
         files: list[Path] = []
-        for p in paths:
+        for p in given:
             if not p.exists():
                 report.skipped.append(SkippedFile(str(p), "not found"))
             else:

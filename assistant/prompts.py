@@ -33,6 +33,7 @@ EXTRACTIVE_SCHEMA: dict[str, set[str]] = {
     "problem_context": {"key", "quote", "ref"},
     "fact_lead": {"quote", "ref"},
     "fact_more": set(),
+    "fact_document": {"document"},
     "overview_paper": {"count"},
     "overview_topic": {"question"},
     "overview_problems": {"count"},

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -34,15 +33,6 @@ RESCORE_POOL = 24
 _CHANNELS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="retrieval-channel")
 SCORE_WEIGHTS = {"en": (0.5, 1.0, 0.5, 0.25), "zh": (0.5, 0.0, 1.0, 0.5)}
 KIND_LABELS = {"paper": "paper", "policy": "policy", "own": "your document"}
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A fused candidate before it becomes a Passage."""
-
-    chunk_id: str
-    rrf: float
-    ranks: dict[str, int]
 
 
 def citation_label(title: str, kind: str, section: str, meta: dict[str, Any]) -> str:
@@ -244,9 +234,10 @@ class HybridRetriever:
             cos_asked = float(v_minilm @ asked_minilm)
             cos_use = float(v_use @ q_use)
             bm25_norm = bm25.get(chunk_id, 0.0) / best_bm25
-            if self.second_stage and lang == "en" and meta.get("lang") == "zh":
-                # MiniLM cannot read a Chinese passage: its cosines are noise there, so the
-                # multilingual USE cosine carries the whole dense weight
+            if self.second_stage and meta.get("lang") == "zh":
+                # MiniLM cannot read a Chinese passage: its cosines are noise there (for an
+                # English question and for a Chinese one), so the multilingual USE cosine
+                # carries the whole dense weight
                 score = (w_minilm + w_asked + w_use) * cos_use + w_bm25 * bm25_norm
             elif self.second_stage:
                 score = (

@@ -80,7 +80,7 @@ class SafeLoader:
         """Context manager: the child is stopped on exit."""
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *_exc: object) -> None:
         """Stop the child."""
         self.close()
 

@@ -259,3 +259,46 @@ def test_amount_questions_need_an_amount_for_what_was_asked(corpus_assistant):
         "How much money does a student get from the national scholarship at a vocational college?"
     )
     assert not answer.grounded and "amount of money" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("section", "heading"),
+    [
+        (
+            "4.3 Attach importance to dual-qualified teachers",
+            "Attach importance to dual-qualified teachers",
+        ),
+        ("1. 引言", "引言"),
+        ("1+X证书制度试点方案：发文机关、日期与文号", "1+X证书制度试点方案：发文机关、日期与文号"),
+        ("2021—2025年目标", "2021—2025年目标"),
+    ],
+)
+def test_point_headings_lose_section_numbers_but_keep_names_that_start_with_digits(
+    section, heading
+):
+    from assistant.answering import _heading
+
+    p = Passage(
+        text="", doc_id="d", title="T", section=section, score=1.0, citation="", metadata={}
+    )
+    assert _heading(p) == heading
+
+
+def test_which_document_question_names_the_document_first(corpus_assistant):
+    zh = corpus_assistant.ask("允许学生保留学籍休学创业的是哪个文件？")
+    assert zh.body.startswith(
+        "《国务院办公厅关于深化高等学校创新创业教育改革的实施意见》（国办发〔2015〕36号）："
+    )
+    en = corpus_assistant.ask(
+        "Which document allows students to suspend their studies to start a business?"
+    )
+    assert en.body.startswith("Opinions on Deepening the Reform of Innovation and Entrepreneurship")
+    assert en.grounded and zh.grounded
+
+
+def test_chinese_refusal_names_closest_documents_once_and_in_chinese(corpus_assistant):
+    answer = corpus_assistant.ask("国家示范性高职院校建设计划第三期什么时候启动？")
+    assert not answer.grounded
+    closest = answer.body.split("最接近的材料", 1)[1]
+    assert "National Demonstrative" not in closest  # the brief's Chinese version is named
+    assert closest.count("国家示范性高等职业院校建设计划") == 1
