@@ -297,7 +297,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """assistant serve [--host H] [--port P]."""
     from ui.app import main as serve_main
 
-    return serve_main(args)
+    return serve_main(
+        _settings(args),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        allow_upload=getattr(args, "allow_upload", None),
+    )
+
+
+def _global_options(parser: argparse.ArgumentParser, **defaults: Any) -> None:
+    """The options every command reads into Settings (see _settings)."""
+    parser.add_argument("--chroma-url", help="use a Chroma server (http://host:port)", **defaults)
+    parser.add_argument("--data-dir", help="where the embedded index lives", **defaults)
+    parser.add_argument(
+        "--llm",
+        help="write answers with an LLM: ollama:<model> or openai:<model> (docs/llm.md)",
+        **defaults,
+    )
+    parser.add_argument(
+        "--llm-base-url", help="the LLM server, e.g. http://127.0.0.1:11434", **defaults
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -305,12 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="assistant", description="Policy guidance assistant: cited countermeasures."
     )
-    parser.add_argument("--chroma-url", help="use a Chroma server (http://host:port)")
-    parser.add_argument("--data-dir", help="where the embedded index lives")
-    parser.add_argument(
-        "--llm", help="write answers with an LLM: ollama:<model> or openai:<model> (docs/llm.md)"
-    )
-    parser.add_argument("--llm-base-url", help="the LLM server, e.g. http://127.0.0.1:11434")
+    _global_options(parser)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="index files or folders")
@@ -368,6 +382,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int)
     p.add_argument("--allow-upload", action="store_true", default=None)
     p.set_defaults(func=cmd_serve)
+    for command in sub.choices.values():
+        # also after the command (`assistant serve --llm ...`); absent there, the value given
+        # before the command (or None) stands
+        _global_options(command, default=argparse.SUPPRESS)
     return parser
 
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .answering import is_supported
 from .config import REPO_ROOT
 from .errors import InvalidInputError
 from .ingestion import detect_language
+from .support import is_supported
 
 if TYPE_CHECKING:
     from .pipeline import Assistant

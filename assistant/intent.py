@@ -7,8 +7,10 @@ description of the question every later stage reads.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
 from .text import detect_language
 
@@ -237,3 +239,29 @@ def make_query(
         sources=tuple(sources) if sources else None,
         kinds=tuple(kinds) if kinds else None,
     )
+
+
+def history_turns(history: Sequence[Any] | None) -> list[tuple[str, str]]:
+    """Normalise a chat history (pairs or role/content dicts) to (role, text) turns."""
+    turns: list[tuple[str, str]] = []
+    for item in history or []:
+        if isinstance(item, dict):
+            content = item.get("content")
+            if isinstance(content, list):  # gradio multimodal content parts
+                content = " ".join(str(c.get("text", "")) for c in content if isinstance(c, dict))
+            turns.append((str(item.get("role", "user")), str(content or "")))
+        elif isinstance(item, list | tuple) and len(item) == 2:
+            turns.append(("user", str(item[0] or "")))
+            turns.append(("assistant", str(item[1] or "")))
+    return turns
+
+
+def user_questions(history: Sequence[Any] | None) -> list[str]:
+    """The earlier user questions of a chat history, oldest first."""
+    return [t for role, t in history_turns(history) if role == "user" and t.strip()]
+
+
+def condense(question: str, history: Sequence[Any] | None) -> tuple[str, str]:
+    """A follow-up as a standalone retrieval query: (query, the question it follows or "")."""
+    query = make_query(question, user_questions(history))
+    return query.search_text, query.previous

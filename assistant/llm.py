@@ -21,21 +21,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .answering import (
-    GROUP_ORDER,
-    condense,
-    escape_md,
-    history_turns,
-    localised_citation,
-    provenance_group,
-    user_questions,
-)
+from .citing import GROUP_ORDER, provenance_group, sources_section
 from .config import Settings
 from .errors import ConfigError, LLMError, ModelUnavailableError
 from .ingestion import detect_language
-from .intent import make_query
+from .intent import condense, history_turns, make_query, user_questions
 from .prompts import load_prompt, load_wording
 from .roles import Role, passage_role
+from .text import escape_md
 from .types import Answer, Passage
 
 if TYPE_CHECKING:
@@ -362,23 +355,6 @@ def verify_citations(reply: str, passages: Sequence[Passage]) -> Verified:
 # ---------------------------------------------------------------------------- the answerer
 
 
-def _sources_lines(
-    words: dict[str, str], citations: Sequence[Passage], language: str = "en"
-) -> list[str]:
-    """The Sources section, in the same format as the extractive composer's."""
-    lines = ["", f"**{words['sources_heading']}**", ""]
-    for ref, passage in enumerate(citations, 1):
-        lines.append(
-            words["source_item"].format(
-                ref=ref,
-                citation=escape_md(localised_citation(passage, language)),
-                provenance=words["label_" + provenance_group(passage)],
-            )
-        )
-        lines.append("")
-    return lines
-
-
 class LLMAnswerer:
     """Writes answers with a chat model and verifies them; falls back to the extractive composer."""
 
@@ -555,12 +531,13 @@ class LLMAnswerer:
             lines += ["", _NOTICES[language]["research_note"]]
             lines += [f"- “{s}”" for s in checked.research_obligations]
         body = "\n".join(lines).strip() + "\n"
-        lines += _sources_lines(words, checked.citations, language)
+        sources, citations = sources_section(words, checked.citations, language)
+        lines += sources
         notice = _notice(language, "dropped", count=len(checked.dropped)) if checked.dropped else ""
         return Answer(
             text="\n".join(lines).strip() + "\n",
             body=body,
-            citations=checked.citations,
+            citations=citations,
             grounded=True,
             mode=self.mode,
             language=language,

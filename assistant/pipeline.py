@@ -15,14 +15,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .answering import ExtractiveAnswerer, Library, user_questions
+from .answering import ExtractiveAnswerer, Library
 from .chunking import Chunk, split_document
 from .config import Settings
 from .embeddings import default_encoders
 from .errors import CorpusError, InvalidInputError
 from .indexing import DocRecord, Store, make_client
 from .ingestion import SourceDocument, iter_files, make_doc_id
-from .intent import make_query
+from .intent import make_query, user_questions
 from .lexical import LexicalIndex
 from .prompts import load_wording
 from .retrieval import HybridRetriever

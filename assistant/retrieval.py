@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .citing import citation_label
 from .embeddings import MiniLMEncoder, UseEncoder
 from .fusion import reciprocal_rank_fusion
 from .glossary import chinese_terms, expand
@@ -32,20 +33,6 @@ logger = logging.getLogger(__name__)
 RESCORE_POOL = 24
 _CHANNELS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="retrieval-channel")
 SCORE_WEIGHTS = {"en": (0.5, 1.0, 0.5, 0.25), "zh": (0.5, 0.0, 1.0, 0.5)}
-KIND_LABELS = {"paper": "paper", "policy": "policy", "own": "your document"}
-
-
-def citation_label(title: str, kind: str, section: str, meta: dict[str, Any]) -> str:
-    """Human-readable citation, e.g. 'Title (paper), §4.3 Attach importance to ...'."""
-    bits = [KIND_LABELS.get(kind, kind)]
-    if kind == "policy":
-        bits = [
-            b
-            for b in (meta.get("issuer"), str(meta.get("date", ""))[:4], meta.get("doc_number"))
-            if b
-        ]
-    label = f"{title} ({', '.join(str(b) for b in bits)})" if bits else title
-    return f"{label}, §{section}" if section else label
 
 
 def _support(cos_minilm: float, cos_use: float, lang: str) -> float:

@@ -276,7 +276,7 @@ def test_amount_questions_need_an_amount_for_what_was_asked(corpus_assistant):
 def test_point_headings_lose_section_numbers_but_keep_names_that_start_with_digits(
     section, heading
 ):
-    from assistant.answering import _heading
+    from assistant.citing import heading as _heading
 
     p = Passage(
         text="", doc_id="d", title="T", section=section, score=1.0, citation="", metadata={}

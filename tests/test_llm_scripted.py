@@ -305,7 +305,7 @@ def test_default_path_does_not_import_llm_packages():
 
 @pytest.mark.server
 def test_scripted_llm_valid_citations_are_mapped_renumbered_and_sourced(llm_assistant, scripted):
-    from assistant.answering import escape_md
+    from assistant.text import escape_md
 
     scripted.script(
         "Colleges could tie pay and promotion to training results [2]. "
@@ -551,3 +551,29 @@ def test_cli_malformed_llm_flag_is_a_clear_error(tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith("error: ASSISTANT_LLM='gpt4' is malformed")
     assert "ollama:<model>" in result.stderr
+
+
+def test_scripted_llm_chinese_answer_cites_chinese_titles(llm_assistant, scripted):
+    scripted.script(cite_first("policy", "专业课教师每5年须到企业实践累计不少于6个月[{n}]。"))
+    answer = llm_assistant.ask("专业课教师多长时间要到企业实践一次？")
+    assert answer.mode == "llm:openai:scripted" and answer.grounded
+    sources = answer.text.split("**出处**", 1)[1]
+    assert "《职业学校教师企业实践规定》" in sources
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_serve_with_llm_flags_answers_through_the_llm(scripted, corpus_assistant, data_dir):
+    """`assistant serve --llm ... --llm-base-url ...` serves LLM answers, not extractive ones."""
+    from gradio_client import Client
+
+    from tests.ui_server import serve
+
+    scripted.script("Tie teacher pay to skills-training results [1].")
+    before = len(scripted.requests)
+    args = ("--llm", "openai:scripted", "--llm-base-url", scripted.base_url)
+    with serve(data_dir, *args, env={"ASSISTANT_LLM_API_KEY": "x"}) as url:
+        client = Client(url, verbose=False)
+        text = client.predict(QUESTION, api_name="/ask")
+    assert len(scripted.requests) == before + 1
+    assert "Tie teacher pay to skills-training results" in text

@@ -10,7 +10,6 @@ built with, so the page reports the language it shows (a hidden textbox whose tr
 is "en" or "zh") into a session State, and handlers word their messages in that language.
 """
 
-import argparse
 import json
 import logging
 import sys
@@ -478,20 +477,18 @@ def build_app(assistant: Any, options: ServeOptions) -> Any:
     return demo
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    overrides: dict[str, Any] = {}
-    if getattr(args, "chroma_url", None):
-        overrides["chroma_url"] = args.chroma_url
-    if getattr(args, "data_dir", None):
-        overrides["data_dir"] = Path(args.data_dir)
-    return Settings(**overrides)
-
-
-def main(args: argparse.Namespace) -> int:
+def main(
+    settings: Settings,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    allow_upload: bool | None = None,
+) -> int:
     """`assistant serve`: check access rules, index the bundled corpus, then serve.
 
     Args:
-        args: host, port, allow_upload (and the global data_dir / chroma_url).
+        settings: built by the CLI from its arguments (data dir, Chroma URL, LLM, ...).
+        host, port, allow_upload: the serve command's options (None: from Settings/env).
 
     Returns:
         0 after the server stops.
@@ -499,13 +496,7 @@ def main(args: argparse.Namespace) -> int:
     Raises:
         ConfigError: a non-loopback host without ASSISTANT_AUTH, or bad credentials.
     """
-    settings = _settings(args)
-    options = resolve(
-        settings,
-        host=getattr(args, "host", None),
-        port=getattr(args, "port", None),
-        allow_upload=getattr(args, "allow_upload", None),
-    )
+    options = resolve(settings, host=host, port=port, allow_upload=allow_upload)
     from assistant import get_assistant
 
     assistant = get_assistant(settings)

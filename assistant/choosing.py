@@ -1,0 +1,322 @@
+"""Choose: a Query and its passages -> the sentences that answer it (Points), best first.
+
+Every candidate sentence is scored by its cosine to the question (USE; on English text averaged
+with MiniLM), the retrieval score of its passage, the IDF-weighted share of the question's words
+it and its section use, and small bonuses (a what-to-do question prefers prescriptive sentences,
+a fact question the document its title names). Points are cut relative to the best one: one
+good point beats five. A fact question keeps only sentences that state what was asked (a date
+for "when"). Pure apart from the encoders it is given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .evidence import (
+    PRESCRIPTIVE,
+    YEARS,
+    Encoder,
+    Evidence,
+    Row,
+    evidence,
+    sentence_vectors,
+    states_the_fact,
+    tokens,
+)
+from .glossary import expand
+from .intent import Intent, Query, sentence_has
+from .roles import Role, passage_role
+from .types import Passage
+
+MAX_POINTS = {Intent.FACT: 3, Intent.TODO: 5, Intent.OVERVIEW: 8}
+# A sentence is a point when it scores within this much of the best sentence (USE cosine
+# scale, bonuses included). Chosen on tests/golden/answers/dev.jsonl.
+RELATIVE_CUT = {Intent.FACT: 0.06, Intent.TODO: 0.12, Intent.OVERVIEW: 0.14}
+MAX_PER_SECTION = 2
+MIN_DOCUMENTS = 2  # a what-to-do answer from one document looks for another ...
+WIDE_CUT = 0.25  # ... this far below the best sentence
+ENGLISH_WEIGHT = 0.5  # share of MiniLM in an English sentence's cosine (the rest is USE)
+TITLE_WEIGHT = 0.3  # a fact question's words found in the title of the sentence's document
+PRIOR_WEIGHT = 0.3  # the retrieval score of the sentence's passage, relative to the best ...
+PRIOR_POWER = 1.0  # ... to this power
+CONTEXT_WEIGHT = 0.2  # the same share, in the sentence's passage with its title and section
+LEXICAL_WEIGHT = 0.3  # IDF-weighted share of the question's words (and glossary forms)
+DUPLICATE_COS = 0.88  # two sentences this close (e.g. the same fact in two briefs) are one point
+ASKED_BONUS = 0.1
+MAX_ENUMERATION = 4
+_RECENT = re.compile(
+    r"\b(revised|revision|new|newest|latest|current|currently|now|amended|updated)\b|"
+    r"修订|修改|新|现行|最新|目前|现在",
+    re.I,
+)
+_ENUM_START = re.compile(r"^\s*(First(ly)?\b|The first\b|一是|其一|首先|第一[，,、])", re.I)
+_ENUM_NEXT = re.compile(
+    r"^\s*(Second(ly)?\b|Third(ly)?\b|Fourth(ly)?\b|Finally\b|Lastly\b|The (second|third|fourth)\b|"
+    r"[二三四五]是|其[二三四]|其次|再次|最后|第[二三四五][，,、])",
+    re.I,
+)
+
+
+@dataclass
+class Point:
+    """One quoted sentence chosen for the answer."""
+
+    sentence: str
+    passage: Passage
+    score: float
+    role: Role
+    vec: np.ndarray
+    # the rest of an enumeration ("The second is ..."), each with the passage that holds it
+    more: list[tuple[str, Passage]] = dataclasses.field(default_factory=list)
+    # for a fact question asking two things: the sentences that state the others
+    complements: list[Point] = dataclasses.field(default_factory=list)
+
+    @property
+    def sentences(self) -> list[str]:
+        """The quoted sentences: the chosen one and, for "First, ...", its sibling items."""
+        return [self.sentence, *(s for s, _ in self.more)]
+
+
+def _latest_year(sentence: str) -> int:
+    return max((int(y) for y in YEARS.findall(sentence)), default=0)
+
+
+def _bonus(query: Query, role: Role, sentence: str) -> float:
+    if query.intent is Intent.FACT:
+        return 0.0
+    bonus = 0.0
+    if query.asks and any(sentence_has(kind, sentence) for kind in query.asks):
+        bonus += ASKED_BONUS  # "what are the time requirements": a sentence with a duration
+    if query.intent is Intent.TODO:
+        if PRESCRIPTIVE.search(sentence):
+            bonus += 0.06
+        if role is Role.PROBLEM:
+            bonus -= 0.1
+        elif role in (Role.BACKGROUND, Role.SUMMARY):
+            bonus -= 0.06
+    return bonus
+
+
+class SentenceChooser:
+    """Picks the sentences that answer a query from passages already in its language."""
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        english: Encoder | None,
+        doc_language: Callable[[Passage], str],
+    ) -> None:
+        """Wire the collaborators.
+
+        Args:
+            encoder: the multilingual sentence encoder (scores sentences against the question).
+            english: an English sentence encoder (MiniLM) that also scores English sentences.
+            doc_language: the language of a passage's document ("en" or "zh").
+        """
+        self.encoder = encoder
+        self.english = english
+        self.doc_language = doc_language
+
+    def choose(self, query: Query, passages: list[Passage]) -> list[Point]:
+        """The sentences that answer the query best, cut relative to the best one."""
+        if not passages:
+            return []
+        q_tokens = tokens(expand(query.search_text))  # with the texts' words ("pay" -> salary)
+        rows = self._rows(query, passages)
+        found = evidence(query, passages, rows, q_tokens)
+        candidates = self._candidates(query, passages, rows, found)
+        if not candidates:
+            return []
+        chosen = _select(query, candidates)
+        if query.intent is Intent.FACT and chosen and len(query.asks) > 1:
+            chosen = _with_complements(query, chosen, rows, candidates)
+        in_order = sorted(passages, key=lambda p: int(p.metadata.get("ordinal", 0)))
+        for c in chosen:
+            c.more = self._enumeration(c, in_order)
+        listed = {s for c in chosen for s, _ in c.more}
+        return _without_answered_problems([c for c in chosen if c.sentence not in listed])
+
+    def _rows(self, query: Query, passages: list[Passage]) -> list[Row]:
+        """Every sentence of the passages with its cosine to the question."""
+        asked = query.search_text
+        q_vec = self.encoder.encode_queries([asked])[0]
+        english = self.english is not None and query.language == "en" and ENGLISH_WEIGHT > 0
+        q_en = self.english.encode_queries([asked])[0] if english and self.english else None
+        rows: list[Row] = []
+        for p in passages:
+            role = passage_role(p.metadata)
+            sentences, vecs = sentence_vectors(p.chunk_id, p.text, self.encoder)
+            sims = vecs @ q_vec
+            if q_en is not None and self.doc_language(p) == "en":
+                # on English text the English model reads the sentence too (USE alone is weak
+                # on long sentences); the two cosines are averaged
+                _, en_vecs = sentence_vectors(p.chunk_id, p.text, self.english, light=True)
+                sims = (1 - ENGLISH_WEIGHT) * sims + ENGLISH_WEIGHT * (en_vecs @ q_en)
+            for sentence, vec, sim in zip(sentences, vecs, sims, strict=True):
+                rows.append(Row(p, role, sentence, vec, tokens(sentence), float(sim)))
+        return rows
+
+    def _candidates(
+        self, query: Query, passages: list[Passage], rows: list[Row], ev: Evidence
+    ) -> list[Point]:
+        """Scored candidate points, best first (a fact question's filtered to what was asked)."""
+        top = max(p.score for p in passages) or 1.0
+        candidates: list[Point] = []
+        for row in rows:
+            p = row.passage
+            if query.intent is Intent.FACT and not states_the_fact(query, row, top, ev):
+                continue
+            score = row.sim
+            score += PRIOR_WEIGHT * max(0.0, p.score / top) ** PRIOR_POWER if top > 0 else 0.0
+            score += LEXICAL_WEIGHT * ev.lexical[id(row)]
+            score += CONTEXT_WEIGHT * ev.context[p.chunk_id]
+            if query.intent is Intent.FACT:
+                # "When was the Double High Plan issued?" is about the document of that title,
+                # not about a brief that mentions it
+                score += TITLE_WEIGHT * ev.titled[p.doc_id]
+            score += _bonus(query, row.role, row.sentence)
+            candidates.append(Point(row.sentence, p, score, row.role, row.vec))
+        candidates.sort(key=lambda c: -c.score)
+        if candidates and query.intent is Intent.FACT and "date" in query.asks:
+            _latest_date_first(query, candidates)
+        return candidates
+
+    def _enumeration(self, point: Point, passages: list[Passage]) -> list[tuple[str, Passage]]:
+        """ "First, establish ..." is one item of a list: the later items of the same section
+        ("The second is ...", "二是 ..."), possibly in the next chunk, belong to the point."""
+        if not _ENUM_START.match(point.sentence):
+            return []
+        section = [
+            p
+            for p in passages
+            if p.doc_id == point.passage.doc_id and p.section == point.passage.section
+        ]
+        flat = [
+            (sentence, p)
+            for p in section
+            for sentence in sentence_vectors(p.chunk_id, p.text, self.encoder)[0]
+        ]
+        at = next(
+            (i for i, (x, p) in enumerate(flat) if x == point.sentence and p is point.passage),
+            None,
+        )
+        if at is None:
+            return []
+        more: list[tuple[str, Passage]] = []
+        gap = 0
+        for sentence, p in flat[at + 1 :]:
+            if _ENUM_NEXT.match(sentence):
+                more.append((sentence, p))
+                gap = 0
+            else:
+                gap += 1
+                if gap > 2 or _ENUM_START.match(sentence):
+                    break
+            if len(more) >= MAX_ENUMERATION:
+                break
+        return more
+
+
+def _latest_date_first(query: Query, candidates: list[Point]) -> None:
+    """ "When did the *revised* law take effect": of the dates the best-matching document
+    states, the latest one answers, not the first adoption (re-sorts in place)."""
+    if not _RECENT.search(query.text):
+        return
+    lead = candidates[0]
+    same = [c for c in candidates if c.passage.doc_id == lead.passage.doc_id]
+    latest = max(same, key=lambda c: (_latest_year(c.sentence), c.score))
+    if _latest_year(latest.sentence) > _latest_year(lead.sentence):
+        latest.score = lead.score + 0.01
+        candidates.sort(key=lambda c: -c.score)
+
+
+def _select(query: Query, candidates: list[Point]) -> list[Point]:
+    """The points within the relative cut: few per section, no near-duplicates."""
+    best = candidates[0].score
+    cut = best - RELATIVE_CUT[query.intent]
+    chosen: list[Point] = []
+    per_section: dict[tuple[str, str], int] = {}
+    for c in candidates:
+        if c.score < cut or len(chosen) >= MAX_POINTS[query.intent]:
+            break
+        key = (c.passage.doc_id, c.passage.section)
+        if per_section.get(key, 0) >= MAX_PER_SECTION:
+            continue
+        if any(float(c.vec @ o.vec) >= DUPLICATE_COS for o in chosen):
+            continue
+        per_section[key] = per_section.get(key, 0) + 1
+        chosen.append(c)
+    if query.intent is Intent.TODO and len({c.passage.doc_id for c in chosen}) < MIN_DOCUMENTS:
+        # "how can we motivate enterprises": another document's measure within a wider cut
+        # keeps a one-sided answer from hiding the other levers
+        docs = {c.passage.doc_id for c in chosen}
+        for c in candidates:
+            if c.score < best - WIDE_CUT or len(docs) >= MIN_DOCUMENTS:
+                break
+            if c.passage.doc_id in docs or c.role is not chosen[0].role:
+                continue
+            if any(float(c.vec @ o.vec) >= DUPLICATE_COS for o in chosen):
+                continue
+            chosen.append(c)
+            docs.add(c.passage.doc_id)
+    return chosen
+
+
+def _with_complements(
+    query: Query, chosen: list[Point], rows: list[Row], candidates: list[Point]
+) -> list[Point]:
+    """ "When was it issued, and by whom?": the lead states one, a second sentence the other."""
+    lead = chosen[0]
+    for kind in sorted(query.asks):
+        if any(sentence_has(kind, c.sentence) for c in [lead, *lead.complements]):
+            continue
+        # from the lead's own section first (where a brief states date and issuer), whether or
+        # not that sentence repeats the question's words
+        own = [
+            Point(r.sentence, r.passage, 0.0, r.role, r.vec)
+            for r in rows
+            if r.passage.doc_id == lead.passage.doc_id
+            and r.passage.section == lead.passage.section
+            and r.sentence != lead.sentence
+        ]
+        typed = [
+            c
+            for c in [*own, *candidates]
+            if c is not lead and c.sentence != lead.sentence and sentence_has(kind, c.sentence)
+        ]
+        other = min(
+            typed,
+            key=lambda c: (
+                c.passage.section != lead.passage.section,
+                c.passage.doc_id != lead.passage.doc_id,
+                -c.score,
+            ),
+            default=None,
+        )
+        if other is not None and other not in lead.complements:
+            lead.complements.append(other)
+    extra = {id(c) for c in lead.complements}
+    return [chosen[0], *(c for c in chosen[1:] if id(c) not in extra)]
+
+
+def _without_answered_problems(chosen: Sequence[Point]) -> list[Point]:
+    """A problem that a chosen recommendation answers is shown as that point's context."""
+    answered = {
+        (c.passage.doc_id, s.strip())
+        for c in chosen
+        for s in str(c.passage.metadata.get("answers", "")).split(",")
+        if s.strip()
+    }
+    return [
+        c
+        for c in chosen
+        if not (
+            c.role is Role.PROBLEM
+            and (c.passage.doc_id, str(c.passage.metadata.get("section_key"))) in answered
+        )
+    ] or list(chosen[:1])
