@@ -36,11 +36,10 @@ from .citing import (
     point_group,
     sources_section,
 )
-from .evidence import Encoder
+from .evidence import Encoder, sentence_vectors
 from .intent import Intent, Query, as_followup
 from .outline import PAPER_WORDS, PaperOutline
 from .roles import Role, passage_role
-from .sentences import split_sentences
 from .support import is_supported, uncovered_terms
 from .text import escape_md
 from .types import Answer, Passage
@@ -52,6 +51,10 @@ RETRIEVE_K = {Intent.FACT: 12, Intent.TODO: 12, Intent.OVERVIEW: 20}
 FOLLOWUP_BOOST = 1.2  # a follow-up's passages from the documents of the turn it follows
 FOLLOWUP_SAID = 0.8  # the passages that answered the previous turn: said already
 FOLLOWUP_DOC_SHARE = 0.9  # ... which are those found for it within this share of the best
+# a problem is shown beside the countermeasure answering it only when one of its sentences is
+# this close to the question (USE cosine): "the problem in §3(3)" about subsidies is no context
+# for a question about training platforms
+PROBLEM_CONTEXT_FLOOR = 0.3
 MAX_CITATIONS = 10  # points plus the problems they answer; the web chat shows this many sources
 # facts about a document itself, stated anywhere in its brief (not a number about its subject)
 _ABOUT_THE_DOCUMENT = frozenset({"date", "docnumber", "issuer", "document"})
@@ -219,7 +222,8 @@ class ExtractiveAnswerer:
         if not is_supported(usable, query.language):
             text = words["not_covered"].format(coverage=self.library.coverage(query.language))
             return self._refused(query, text)
-        missing = uncovered_terms(query.search_text, usable)
+        measured = query.text if query.intent is Intent.FACT else ""
+        missing = uncovered_terms(query.search_text, usable, measured=measured)
         if missing:
             terms = "、".join(missing) if query.language == "zh" else ", ".join(missing)
             text = words["not_covered_terms"].format(terms=escape_md(terms))
@@ -294,7 +298,7 @@ class ExtractiveAnswerer:
                     )
                     + _more(pt, cites)
                 )
-                context = self._problem_context(pt, problems_shown)
+                context = self._problem_context(query, pt, problems_shown)
                 if context is not None:
                     key, problem, sentence = context
                     lines.append(
@@ -329,9 +333,13 @@ class ExtractiveAnswerer:
             mark = words["english_only"]
         return f"“{escape_md(point.sentence)}”{mark}"
 
-    def _problem_context(self, point: Point, shown: set[str]) -> tuple[str, Passage, str] | None:
-        """The problem (§3) a research recommendation answers, once per answer."""
+    def _problem_context(
+        self, query: Query, point: Point, shown: set[str]
+    ) -> tuple[str, Passage, str] | None:
+        """The problem (§3) a research recommendation answers, once per answer: the sentence
+        of that problem closest to the question, and only when it is near the question."""
         links = [s.strip() for s in str(point.passage.metadata.get("answers", "")).split(",")]
+        q_vec = None
         for key in links:
             if not key or key in shown:
                 continue
@@ -342,11 +350,20 @@ class ExtractiveAnswerer:
             ]
             if not rows:
                 continue
+            if q_vec is None:
+                q_vec = self.encoder.encode_queries([query.search_text])[0]
+            best: tuple[float, Passage, str] | None = None
+            for row in rows:
+                problem = passage_from_row(*row, score=point.passage.score)
+                sentences, vecs = sentence_vectors(problem.chunk_id, problem.text, self.encoder)
+                for sentence, sim in zip(sentences, vecs @ q_vec, strict=True):
+                    if best is None or float(sim) > best[0]:
+                        best = (float(sim), problem, sentence)
+            if best is None or best[0] < PROBLEM_CONTEXT_FLOOR:
+                continue
             shown.add(key)
-            problem = passage_from_row(*rows[0], score=point.passage.score)
-            problem = dataclasses.replace(problem, metadata={**problem.metadata, "context": True})
-            sentence = (split_sentences(problem.text) or [problem.text])[0]
-            return key, problem, sentence
+            problem = dataclasses.replace(best[1], metadata={**best[1].metadata, "context": True})
+            return key, problem, best[2]
         return None
 
     def _finish(self, query: Query, lines: list[str], citations: list[Passage]) -> Answer:

@@ -31,6 +31,7 @@ from .evidence import (
 from .glossary import expand
 from .intent import Intent, Query, sentence_has
 from .roles import Role, passage_role
+from .text import CJK_RE
 from .types import Passage
 
 MAX_POINTS = {Intent.FACT: 3, Intent.TODO: 5, Intent.OVERVIEW: 8}
@@ -48,7 +49,34 @@ CONTEXT_WEIGHT = 0.2  # the same share, in the sentence's passage with its title
 LEXICAL_WEIGHT = 0.3  # IDF-weighted share of the question's words (and glossary forms)
 DUPLICATE_COS = 0.88  # two sentences this close (e.g. the same fact in two briefs) are one point
 ASKED_BONUS = 0.1
+# A what-to-do question that reads like one of the paper's problems (§3: "our teachers are not
+# keen") is answered by the countermeasures the paper ties to that problem (§4.3): they gain
+# this much when that problem is among the question's best matches.
+LINK_BONUS = 0.08
 MAX_ENUMERATION = 4
+MIN_POINT_WORDS = 6  # a what-to-do point has at least this many words ...
+MIN_POINT_CJK = 10  # ... or Chinese characters
+# "(see that brief)", "（参见职业教育法简报）": the sentence retells another document, which is
+# the one to quote and credit; it yields to that document's own sentence
+_CROSS_REFERENCE = re.compile(
+    r"\((?:[^()]*;\s*)?see (?:that|its|their|the)\b[^()]*\bbrief\b[^()]*\)|"
+    r"（[^（）]*见[^（）]*简报）",
+    re.I,
+)
+CROSS_REFERENCE_PENALTY = 0.15
+_PROBLEM_WORDS = re.compile(
+    r"\b(problems?|issues?|difficult(y|ies)|challenges?|obstacles?|affect|affects|impact)\b|"
+    r"问题|困难|难点|挑战|障碍|影响",
+    re.I,
+)
+PRESCRIPTIVE_ASK = re.compile(
+    r"\b(how (can|should|do|could|to)|what (can|should|could)|ways? to|solve|fix|address|"
+    r"tackle|improve|deal with)\b|"
+    r"怎么办|如何|怎样|怎么(做|解决|改|建|办)|应该|该怎么|解决|对策|措施|建议",
+    re.I,
+)
+_NOT_MEASURES = frozenset({Role.BACKGROUND, Role.SUMMARY})
+
 _RECENT = re.compile(
     r"\b(revised|revision|new|newest|latest|current|currently|now|amended|updated)\b|"
     r"修订|修改|新|现行|最新|目前|现在",
@@ -139,7 +167,10 @@ class SentenceChooser:
         for c in chosen:
             c.more = self._enumeration(c, in_order)
         listed = {s for c in chosen for s, _ in c.more}
-        return _without_answered_problems([c for c in chosen if c.sentence not in listed])
+        chosen = [c for c in chosen if c.sentence not in listed]
+        if _about_problems(query):
+            return chosen  # "which areas does this problem affect": the problem is the answer
+        return _without_answered_problems(chosen)
 
     def _rows(self, query: Query, passages: list[Passage]) -> list[Row]:
         """Every sentence of the passages with its cosine to the question."""
@@ -171,6 +202,12 @@ class SentenceChooser:
             p = row.passage
             if query.intent is Intent.FACT and not states_the_fact(query, row, top, ev):
                 continue
+            if query.intent is Intent.TODO and (
+                _fragment(row.sentence) or _CROSS_REFERENCE.search(row.sentence)
+            ):
+                # "high-level dual-qualified teaching teams;" is a list item, not an action; a
+                # sentence retelling another brief "(see that brief)" is that brief's to make
+                continue
             score = row.sim
             score += PRIOR_WEIGHT * max(0.0, p.score / top) ** PRIOR_POWER if top > 0 else 0.0
             score += LEXICAL_WEIGHT * ev.lexical[id(row)]
@@ -180,8 +217,12 @@ class SentenceChooser:
                 # not about a brief that mentions it
                 score += TITLE_WEIGHT * ev.titled[p.doc_id]
             score += _bonus(query, row.role, row.sentence)
+            if query.intent is Intent.FACT and _CROSS_REFERENCE.search(row.sentence):
+                score -= CROSS_REFERENCE_PENALTY  # the fact is the referenced brief's to state
             candidates.append(Point(row.sentence, p, score, row.role, row.vec))
         candidates.sort(key=lambda c: -c.score)
+        if candidates and query.intent is Intent.TODO:
+            _favour_linked_measures(candidates)
         if candidates and query.intent is Intent.FACT and "date" in query.asks:
             _latest_date_first(query, candidates)
         return candidates
@@ -222,6 +263,23 @@ class SentenceChooser:
         return more
 
 
+def _favour_linked_measures(candidates: list[Point]) -> None:
+    """The recommendations that answer the problem the question describes move up (in place)."""
+    cut = candidates[0].score - RELATIVE_CUT[Intent.TODO]
+    problems = {
+        (c.passage.doc_id, str(c.passage.metadata.get("section_key", "")))
+        for c in candidates
+        if c.score >= cut and c.role is Role.PROBLEM
+    }
+    if not problems:
+        return
+    for c in candidates:
+        links = str(c.passage.metadata.get("answers", "")).split(",")
+        if any((c.passage.doc_id, key.strip()) in problems for key in links if key.strip()):
+            c.score += LINK_BONUS
+    candidates.sort(key=lambda c: -c.score)
+
+
 def _latest_date_first(query: Query, candidates: list[Point]) -> None:
     """ "When did the *revised* law take effect": of the dates the best-matching document
     states, the latest one answers, not the first adoption (re-sorts in place)."""
@@ -235,9 +293,29 @@ def _latest_date_first(query: Query, candidates: list[Point]) -> None:
         candidates.sort(key=lambda c: -c.score)
 
 
+def _about_problems(query: Query) -> bool:
+    """The question asks about a problem itself, not what to do about it."""
+    return bool(_PROBLEM_WORDS.search(query.text)) and not PRESCRIPTIVE_ASK.search(query.text)
+
+
+def _fragment(sentence: str) -> bool:
+    """Too short to be a measure on its own (a heading or list item cut from its sentence)."""
+    words = len(re.findall(r"[A-Za-z0-9][\w'’-]*", sentence))
+    return len(CJK_RE.findall(sentence)) < MIN_POINT_CJK and words < MIN_POINT_WORDS
+
+
 def _select(query: Query, candidates: list[Point]) -> list[Point]:
     """The points within the relative cut: few per section, no near-duplicates."""
     best = candidates[0].score
+    if query.intent is Intent.TODO and not _about_problems(query):
+        # a problem the question echoes is context, not a point: the cut is measured from the
+        # best sentence that could be a point
+        best = next((c.score for c in candidates if c.role is not Role.PROBLEM), best)
+        actions = [c for c in candidates if c.score >= best - RELATIVE_CUT[query.intent]]
+        if any(c.role not in _NOT_MEASURES for c in actions):
+            # background ("issued by MOE and MOF in 2019") is no measure when measures exist
+            candidates = [c for c in candidates if c.role not in _NOT_MEASURES]
+            best = next((c.score for c in candidates if c.role is not Role.PROBLEM), best)
     cut = best - RELATIVE_CUT[query.intent]
     chosen: list[Point] = []
     per_section: dict[tuple[str, str], int] = {}

@@ -26,7 +26,8 @@ class Intent(StrEnum):
 _OVERVIEW = re.compile(
     r"\b(summari[sz]e|summary|overview|outline|in a nutshell|main (points|ideas|findings|"
     r"problems|countermeasures|measures|recommendations|requirements)|key (points|takeaways)|"
-    r"list (all|every|the)|what are (all|the main|the key)|"
+    r"list (all|every|the)|what are (all|the main|the key)|(pull|put|bring) together|round up|"
+    r"all (of )?the (national )?(requirements|rules|provisions|measures|countermeasures|targets)|"
     r"what (countermeasures|measures|recommendations|problems|solutions|requirements|strategies)"
     r" (does|do|did) (the|this|it)|which (countermeasures|problems) does)\b|"
     r"概括|总结|概述|综述|主要内容|讲了什么|说了什么|(有|都有|包括)哪些(对策|措施|问题|要求|建议|规定|内容)|"
@@ -45,7 +46,7 @@ _FACT = re.compile(
     r"\b(effective date|document number|take effect|took effect|come into force|came into force)\b|"
     r"何时|什么时候|哪一年|哪年|多少|(?<!哪)几[年个次所项篇天月家种类条批轮名位门件]|多久|多长|"
     r"哪个(部门|文件|机构|单位)|"
-    r"哪些部门|哪几个部门|谁(发布|印发|制定)|文号|比例|什么时间(?!要求)|是哪|生效|施行",
+    r"哪些部门|哪几个部门|谁(发布|印发|制定)|文号|比例|什么时间(?!要求)|是哪|生效|施行|什么标准",
     re.I,
 )
 _FOLLOWUP = re.compile(
@@ -154,8 +155,15 @@ def classify(question: str) -> Intent:
     """The intent of one question on its own."""
     if _OVERVIEW.search(question):
         return Intent.OVERVIEW
-    if _FACT.search(question) and not _COMPOUND.search(question.strip().rstrip("?？")):
-        return Intent.FACT  # "when ... and how ...?" asks for more than one fact: not a lookup
+    if _FACT.search(question):
+        compound = _COMPOUND.search(question.strip().rstrip("?？"))
+        if compound is None:
+            return Intent.FACT
+        # "when ... and how should we ...?" asks for more than a fact; "who issued it, and
+        # what's the document number?" asks for two facts
+        rest = question[compound.start() :].split(None, 1)[-1]
+        if compound.group(2) and _FACT.search(rest):
+            return Intent.FACT
     return Intent.TODO
 
 

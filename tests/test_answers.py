@@ -302,3 +302,70 @@ def test_chinese_refusal_names_closest_documents_once_and_in_chinese(corpus_assi
     closest = answer.body.split("最接近的材料", 1)[1]
     assert "National Demonstrative" not in closest  # the brief's Chinese version is named
     assert closest.count("国家示范性高等职业院校建设计划") == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("Who issued it, and what's the document number?", Intent.FACT),  # two facts
+        ("When was it issued and how should we implement it?", Intent.TODO),
+        (
+            "Pull together all the national requirements on dual-qualified teachers.",
+            Intent.OVERVIEW,
+        ),
+        ("高职院校兼职教师的课时费一般按什么标准发？", Intent.FACT),
+    ],
+)
+def test_two_facts_in_one_question_stay_a_lookup_and_pulling_together_is_an_overview(
+    question, intent
+):
+    assert classify(question) is intent
+
+
+@pytest.mark.parametrize(
+    ("question", "term"),
+    [
+        ("高职院校兼职教师的课时费一般按什么标准发？", "课时费"),
+        ("设立职业本科学校，占地面积要达到多少？", "占地面积"),
+        ("How much subsidy per apprentice does the state pay under the apprenticeship pilot?", ""),
+    ],
+)
+def test_fact_question_about_something_no_passage_states_is_not_covered(
+    corpus_assistant, question, term
+):
+    answer = corpus_assistant.ask(question)
+    assert not answer.grounded
+    assert term in answer.body.splitlines()[0]
+
+
+def test_fact_question_worded_with_common_synonyms_is_still_answered(corpus_assistant):
+    # "老师" and "多长时间" are not in the briefs as written, but they are common words
+    answer = corpus_assistant.ask("专业课老师每5年到企业实践的时间是多长时间？")
+    assert answer.grounded
+    assert "6个月" in answer.body.splitlines()[0]
+
+
+def test_what_to_do_points_are_actions_not_fragments_or_cross_references(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "How do we go about building a stronger dual-qualified teaching team?"
+    )
+    assert answer.grounded
+    body = answer.body
+    assert "(see that brief)" not in body and "see that brief" not in body
+    quotes = re.findall(r"“([^”]+)”", body)
+    assert quotes and all(len(q.split()) >= 6 for q in quotes)
+
+
+def test_problem_context_is_the_problem_sentence_nearest_the_question(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "实训平台这块我们该怎么建、怎么用，才能真正把学生的创新能力带起来？"
+    )
+    # §3(3) is about subsidies and honorary titles: no context for a question on platforms
+    assert "荣誉称号所带来的收益" not in answer.body
+
+
+def test_followup_about_the_problem_itself_quotes_the_problem(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "这个问题会影响到哪些方面的质量？", history=[("论文里讲的第二个问题是什么？", "")]
+    )
+    assert "实训基地的建设质量" in answer.body
