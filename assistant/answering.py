@@ -283,7 +283,7 @@ class ExtractiveAnswerer:
         n = 0
         problems_shown: set[str] = set()
         for group in GROUP_ORDER:
-            members = [pt for pt in rest if point_group(pt.passage, pt.role) == group]
+            members = [pt for pt in rest if point_group(pt.passage, pt.role, pt.sentence) == group]
             if not members:
                 continue
             if query.intent is not Intent.FACT:
@@ -298,6 +298,12 @@ class ExtractiveAnswerer:
                     )
                     + _more(pt, cites)
                 )
+                if pt.caveat:
+                    lines.append(
+                        words["caveat"].format(
+                            quote=f"“{escape_md(pt.caveat)}”", ref=cites.cite(pt.passage, pt.caveat)
+                        )
+                    )
                 context = self._problem_context(query, pt, problems_shown)
                 if context is not None:
                     key, problem, sentence = context
@@ -331,7 +337,7 @@ class ExtractiveAnswerer:
         mark = ""
         if query.language == "zh" and self.versions.doc_language(point.passage) != "zh":
             mark = words["english_only"]
-        return f"“{escape_md(point.sentence)}”{mark}"
+        return f"“{_flat(point.sentence)}”{mark}"
 
     def _problem_context(
         self, query: Query, point: Point, shown: set[str]
@@ -394,7 +400,17 @@ class ExtractiveAnswerer:
 
 
 def _more(point: Point, cites: _Citations) -> str:
-    """The later items of an enumeration, each cited to the chunk that holds it."""
-    return "".join(
-        f" … “{escape_md(sentence)}” [{cites.cite(p, sentence)}]" for sentence, p in point.more
-    )
+    """The later items of an enumeration, cited once per run of items from one chunk."""
+    out = ""
+    for i, (sentence, p) in enumerate(point.more):
+        out += f" … “{_flat(sentence)}”"
+        ref = cites.cite(p, sentence)
+        last_of_run = i + 1 == len(point.more) or point.more[i + 1][1] is not p
+        if last_of_run:
+            out += f" [{ref}]"
+    return out
+
+
+def _flat(sentence: str) -> str:
+    """A quoted sentence on one line (a list keeps its items, not its line breaks), escaped."""
+    return escape_md(" ".join(sentence.split()))

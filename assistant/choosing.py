@@ -54,6 +54,9 @@ ASKED_BONUS = 0.1
 # this much when that problem is among the question's best matches.
 LINK_BONUS = 0.08
 MAX_ENUMERATION = 4
+MAX_BULLETS = 8
+_LIST_INTRO = re.compile(r"[:：]\s*\n\s*[-•*]\s")
+_BULLET = re.compile(r"^\s*[-•*]\s")
 MIN_POINT_WORDS = 6  # a what-to-do point has at least this many words ...
 MIN_POINT_CJK = 10  # ... or Chinese characters
 # "(see that brief)", "（参见职业教育法简报）": the sentence retells another document, which is
@@ -73,6 +76,14 @@ PRESCRIPTIVE_ASK = re.compile(
     r"\b(how (can|should|do|could|to)|what (can|should|could)|ways? to|solve|fix|address|"
     r"tackle|improve|deal with)\b|"
     r"怎么办|如何|怎样|怎么(做|解决|改|建|办)|应该|该怎么|解决|对策|措施|建议",
+    re.I,
+)
+# The briefs' notes on their own sources ("should be re-checked", "the facts sheet does not
+# give the day", "Conflict noted: ..."): never a measure; shown with the point they qualify
+EDITORIAL_SENTENCE = re.compile(
+    r"facts? sheet|\bthe sheet\b|conflict noted|re-?check|not (been )?confirmed|unconfirmed|"
+    r"not (been )?verified|unverified|rests? on a single source|each rest on|a lead to|"
+    r"differ by source|事实清单|事实表|核实|说法不一",
     re.I,
 )
 _NOT_MEASURES = frozenset({Role.BACKGROUND, Role.SUMMARY})
@@ -103,6 +114,8 @@ class Point:
     more: list[tuple[str, Passage]] = dataclasses.field(default_factory=list)
     # for a fact question asking two things: the sentences that state the others
     complements: list[Point] = dataclasses.field(default_factory=list)
+    # the brief's note on the source of this sentence ("single source, to re-check"), if any
+    caveat: str = ""
 
     @property
     def sentences(self) -> list[str]:
@@ -166,6 +179,7 @@ class SentenceChooser:
         in_order = sorted(passages, key=lambda p: int(p.metadata.get("ordinal", 0)))
         for c in chosen:
             c.more = self._enumeration(c, in_order)
+            c.caveat = self._caveat(c)
         listed = {s for c in chosen for s, _ in c.more}
         chosen = [c for c in chosen if c.sentence not in listed]
         if _about_problems(query):
@@ -202,6 +216,8 @@ class SentenceChooser:
             p = row.passage
             if query.intent is Intent.FACT and not states_the_fact(query, row, top, ev):
                 continue
+            if query.intent is not Intent.FACT and EDITORIAL_SENTENCE.search(row.sentence):
+                continue  # a note on the brief's sources is no requirement or measure
             if query.intent is Intent.TODO and (
                 _fragment(row.sentence) or _CROSS_REFERENCE.search(row.sentence)
             ):
@@ -227,10 +243,22 @@ class SentenceChooser:
             _latest_date_first(query, candidates)
         return candidates
 
+    def _caveat(self, point: Point) -> str:
+        """The editorial note right after the point's sentence in its passage, if any."""
+        sentences = sentence_vectors(point.passage.chunk_id, point.passage.text, self.encoder)[0]
+        last = point.more[-1][0] if point.more else point.sentence
+        at = next((i for i, x in enumerate(sentences) if x == last), None)
+        if at is None or at + 1 >= len(sentences) or EDITORIAL_SENTENCE.search(last):
+            return ""
+        following = sentences[at + 1]
+        return following if EDITORIAL_SENTENCE.search(following) else ""
+
     def _enumeration(self, point: Point, passages: list[Passage]) -> list[tuple[str, Passage]]:
         """ "First, establish ..." is one item of a list: the later items of the same section
-        ("The second is ...", "二是 ..."), possibly in the next chunk, belong to the point."""
-        if not _ENUM_START.match(point.sentence):
+        ("The second is ...", "二是 ..."), possibly in the next chunk, belong to the point; so do
+        the bullet items of "The plan's goals for 2022 were:" ("- 50 high-level schools ...")."""
+        listed = bool(_LIST_INTRO.search(point.sentence))
+        if not (listed or _ENUM_START.match(point.sentence)):
             return []
         section = [
             p
@@ -248,17 +276,21 @@ class SentenceChooser:
         )
         if at is None:
             return []
+        follows = _BULLET if listed else _ENUM_NEXT
+        limit = MAX_BULLETS if listed else MAX_ENUMERATION
         more: list[tuple[str, Passage]] = []
         gap = 0
         for sentence, p in flat[at + 1 :]:
-            if _ENUM_NEXT.match(sentence):
+            if any(sentence == s for s, _ in more):
+                continue  # the overlap of two chunks
+            if follows.match(sentence):
                 more.append((sentence, p))
                 gap = 0
             else:
                 gap += 1
-                if gap > 2 or _ENUM_START.match(sentence):
+                if listed or gap > 2 or _ENUM_START.match(sentence):
                     break
-            if len(more) >= MAX_ENUMERATION:
+            if len(more) >= limit:
                 break
         return more
 

@@ -30,7 +30,9 @@ _OUTLINE_WORDS = re.compile(
     r"give|me|short|brief|what|which|are|is|does|do|the|this|of|a|its|all|how|see|sees|say|says|"
     r"points?|lines?|sentences?|words?|paragraphs?|in|one|two|three|four|five|few|s)\b|"
     r"概括|总结|概述|综述|主要|内容|讲了什么|说了什么|哪些|什么|对策|措施|问题|建议|提出|一共|总共|"
-    r"全部|所有|一下|帮我|这篇|有|了|的|是|吗|呢|么|[一二三四五几]句话?|简要|简单|用",
+    r"全部|所有|一下|帮我|这篇|有|了|的|是|吗|呢|么|[一二三四五几]句话?|简要|简单|用|"
+    r"逐条|逐一|列出来?|列一下|哪几条|几条|出来|认为|现在|目前|当前|存在|"
+    r"\b(can|could|you|please|list|tell|us|on|from|about|for|it)\b",
     re.I,
 )
 _SUMMARY_WORDS = re.compile(
@@ -85,8 +87,15 @@ class PaperOutline:
         if not (PAPER_WORDS.search(text) or _OUTLINE_WORDS.search(text)):
             return False
         # what is left once the words of an overview request are removed: a topic, or nothing
+        # (the paper's own title names the paper, not a topic)
         rest = _OUTLINE_WORDS.sub(" ", PAPER_WORDS.sub(" ", text))
-        return len(tokens(rest) - generic_tokens()) <= 1
+        return len(tokens(rest) - generic_tokens() - self._title_tokens()) <= 1
+
+    def _title_tokens(self) -> frozenset[str]:
+        paper = self.library.paper_id()
+        rows = self.library.chunks(paper, None)[:1] if paper else []
+        meta = rows[0][2] if rows else {}
+        return tokens(f"{meta.get('title', '')} {meta.get('title_zh', '')}")
 
     def outline(self, query: Query) -> Answer | None:
         """The paper's countermeasures (§4.x) with the problems (§3) they answer."""

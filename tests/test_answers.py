@@ -369,3 +369,70 @@ def test_followup_about_the_problem_itself_quotes_the_problem(corpus_assistant):
         "这个问题会影响到哪些方面的质量？", history=[("论文里讲的第二个问题是什么？", "")]
     )
     assert "实训基地的建设质量" in answer.body
+
+
+@pytest.mark.parametrize(
+    ("sentence", "group"),
+    [
+        ("企业专业人员经教学能力培训合格的，可担任专职或兼职教师（第46条）。", "policy_permits"),
+        ("Colleges may hire part-time teachers from enterprises.", "policy_permits"),
+        ("扩大职业院校聘用兼职教师的自主权。", "policy_permits"),
+        ("Teachers must spend at least 6 months in enterprises every 5 years.", "policy"),
+        ("企业依法应当接收教师实践。", "policy"),
+        ("", "policy"),
+    ],
+)
+def test_a_provision_that_only_permits_is_not_grouped_as_an_obligation(sentence, group):
+    from assistant.citing import point_group
+
+    p = Passage(
+        text=sentence,
+        doc_id="d",
+        title="T",
+        section="s",
+        score=1.0,
+        citation="",
+        metadata={"kind": "policy"},
+    )
+    assert point_group(p, Role.PROVISION, sentence) == group
+
+
+def test_notes_on_sources_are_never_points_but_travel_with_the_point(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "What are the 2022 targets of the national vocational education reform plan?"
+    )
+    points = [line for line in answer.body.splitlines() if re.match(r"\d+\. ", line)]
+    assert points
+    assert not any("Conflict noted" in line or "facts sheet" in line for line in points)
+    # the list of goals is quoted whole, not cut after its first item
+    assert "50 high-level higher vocational schools" in answer.body
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "这篇论文一共提出了哪几条对策？帮我逐条列出来。",
+        "论文认为现在高职院校高技能人才培养存在哪些问题？",
+        "Can you give me a short summary of the paper on training high-skilled talent from an "
+        "innovation-driven perspective?",
+    ],
+)
+def test_overview_requests_in_other_words_get_the_outline(corpus_assistant, question):
+    answer = corpus_assistant.ask(question)
+    assert answer.grounded
+    assert "§4" in answer.body or "§3" in answer.body
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What fine does the Vocational Education Law impose on an enterprise that refuses to host "
+        "teachers for practice?",
+        "教师企业实践考核不合格的，学校应当给予什么处分？",
+        "How do US community colleges train technicians?",
+    ],
+)
+def test_penalties_and_other_countries_the_corpus_does_not_cover_are_declined(
+    corpus_assistant, question
+):
+    assert not corpus_assistant.ask(question).grounded
