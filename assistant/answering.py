@@ -37,7 +37,7 @@ from .citing import (
     sources_section,
 )
 from .evidence import Encoder, sentence_vectors
-from .intent import Intent, Query, as_followup
+from .intent import Intent, Query, as_followup, as_standalone
 from .outline import PAPER_WORDS, PaperOutline
 from .roles import Role, passage_role
 from .support import is_supported, uncovered_terms
@@ -140,6 +140,12 @@ class ExtractiveAnswerer:
             # Double High Plan: no pronoun, but only answerable in the conversation's context
             followup = as_followup(query)
             retry = self.compose(followup, self._passages(followup))
+            if retry.grounded:
+                return retry
+        if not answer.grounded and query.previous:
+            # "教育费附加能抵多少？" is short enough to be a follow-up, yet answered on its own
+            alone = as_standalone(query)
+            retry = self.compose(alone, self._passages(alone))
             if retry.grounded:
                 return retry
         return answer

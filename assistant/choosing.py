@@ -40,7 +40,7 @@ MAX_POINTS = {Intent.FACT: 3, Intent.TODO: 5, Intent.OVERVIEW: 8}
 RELATIVE_CUT = {Intent.FACT: 0.06, Intent.TODO: 0.12, Intent.OVERVIEW: 0.14}
 MAX_PER_SECTION = 2
 MIN_DOCUMENTS = 2  # a what-to-do answer from one document looks for another ...
-WIDE_CUT = 0.25  # ... this far below the best sentence
+WIDE_CUT = 0.15  # ... this far below the best sentence
 ENGLISH_WEIGHT = 0.5  # share of MiniLM in an English sentence's cosine (the rest is USE)
 TITLE_WEIGHT = 0.3  # a fact question's words found in the title of the sentence's document
 PRIOR_WEIGHT = 0.3  # the retrieval score of the sentence's passage, relative to the best ...
@@ -55,6 +55,8 @@ ASKED_BONUS = 0.1
 LINK_BONUS = 0.08
 MAX_ENUMERATION = 4
 MAX_BULLETS = 8
+MAX_PARAGRAPH = 600  # characters of a provision quoted whole ...
+MAX_PARAGRAPH_SENTENCES = 4  # ... and sentences
 _LIST_INTRO = re.compile(r"[:：]\s*\n\s*[-•*]\s")
 _BULLET = re.compile(r"^\s*[-•*]\s")
 MIN_POINT_WORDS = 6  # a what-to-do point has at least this many words ...
@@ -182,6 +184,8 @@ class SentenceChooser:
             c.caveat = self._caveat(c)
         listed = {s for c in chosen for s, _ in c.more}
         chosen = [c for c in chosen if c.sentence not in listed]
+        if query.intent is not Intent.FACT:
+            chosen = _whole_provisions(chosen)
         if _about_problems(query):
             return chosen  # "which areas does this problem affect": the problem is the answer
         return _without_answered_problems(chosen)
@@ -323,6 +327,35 @@ def _latest_date_first(query: Query, candidates: list[Point]) -> None:
     if _latest_year(latest.sentence) > _latest_year(lead.sentence):
         latest.score = lead.score + 0.01
         candidates.sort(key=lambda c: -c.score)
+
+
+def _whole_provisions(chosen: list[Point]) -> list[Point]:
+    """A short provision or target is quoted as the whole paragraph that holds the chosen
+    sentence: "may go as remuneration ..." keeps its condition "where state rules allow"."""
+    out: list[Point] = []
+    taken: set[tuple[str, str]] = set()
+    for c in chosen:
+        paragraph = _paragraph(c) if c.role in (Role.PROVISION, Role.TARGET) else ""
+        if paragraph and (c.passage.chunk_id, paragraph) in taken:
+            continue  # another sentence of a paragraph already quoted whole
+        if paragraph and not c.more:
+            taken.add((c.passage.chunk_id, paragraph))
+            c = dataclasses.replace(c, sentence=paragraph, caveat="")
+        out.append(c)
+    return out
+
+
+def _paragraph(point: Point) -> str:
+    """The short paragraph (a few sentences, no list) around the point's sentence, or ""."""
+    for block in re.split(r"\n\s*\n", point.passage.text):
+        block = block.strip()
+        if point.sentence not in block or block.startswith("#") or _BULLET.search(block):
+            continue
+        if block == point.sentence or len(block) > MAX_PARAGRAPH:
+            return ""
+        n = len(re.findall(r"[.!?。！？](\s|$)", block))
+        return block if n <= MAX_PARAGRAPH_SENTENCES else ""
+    return ""
 
 
 def _about_problems(query: Query) -> bool:

@@ -205,13 +205,19 @@ def sentence_has(kind: str, sentence: str) -> bool:
     return bool(rx and rx.search(sentence))
 
 
+TERSE_ZH = 10  # characters
+TERSE_EN = 4  # words
+
+
 def is_followup(question: str, previous: str) -> bool:
     """A short question with a reference back ("and for that?", "那经费呢？") after a turn."""
     if not previous:
         return False
     zh = detect_language(question) == "zh"
     short = len(question) <= 20 if zh else len(question.split()) <= 12
-    return short and bool(_FOLLOWUP.search(question))
+    # "中央财政投了多少钱？" right after a question about a programme: too short to stand alone
+    terse = len(question.strip()) <= TERSE_ZH if zh else len(question.split()) <= TERSE_EN
+    return (short and bool(_FOLLOWUP.search(question))) or (terse and "《" not in question)
 
 
 def as_followup(query: Query) -> Query:
@@ -219,6 +225,13 @@ def as_followup(query: Query) -> Query:
     if not query.earlier or query.previous:
         return query
     return replace(query, previous=query.earlier, search_text=f"{query.text} {query.earlier}")
+
+
+def as_standalone(query: Query) -> Query:
+    """The question read on its own (when reading it as a follow-up found no answer)."""
+    if not query.previous:
+        return query
+    return replace(query, previous="", search_text=query.text, intent=classify(query.text))
 
 
 def make_query(

@@ -436,3 +436,27 @@ def test_penalties_and_other_countries_the_corpus_does_not_cover_are_declined(
     corpus_assistant, question
 ):
     assert not corpus_assistant.ask(question).grounded
+
+
+def test_a_short_provision_is_quoted_whole_with_its_condition(corpus_assistant):
+    answer = corpus_assistant.ask("校企合作的收入能不能用来给老师发绩效？")
+    assert "符合国家规定的，这部分收入不计入绩效工资总量" in answer.body
+    en = corpus_assistant.ask(
+        "Can we use the money we earn from school-enterprise cooperation to pay our teachers more?"
+    )
+    assert "Where state rules allow, this part is not counted" in en.body
+    # the tax rule for enterprises hosting teachers is no pay rule for teachers
+    assert "income tax" not in en.body
+
+
+def test_a_terse_question_after_a_turn_is_read_against_it(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "中央财政投了多少钱？", history=[("国家示范性高职院校建设计划是哪年启动的？", "")]
+    )
+    assert "20亿元" in answer.body.splitlines()[-1] or "20亿元" in answer.body
+    assert answer.citations[0].doc_id.startswith("policy-2006-national-demonstrative")
+
+
+def test_a_document_is_found_by_the_name_it_is_widely_known_by(corpus_assistant):
+    answer = corpus_assistant.ask("When was the 20 Articles on vocational education made public?")
+    assert "13 Feb 2019" in answer.body.splitlines()[0]
