@@ -57,6 +57,9 @@ FOLLOWUP_DOC_SHARE = 0.9  # ... which are those found for it within this share o
 PROBLEM_CONTEXT_FLOOR = 0.3
 MAX_CITATIONS = 10  # points plus the problems they answer; the web chat shows this many sources
 # facts about a document itself, stated anywhere in its brief (not a number about its subject)
+_POLICY_SCOPE = re.compile(
+    r"\b(policy (documents|briefs|texts)|national (policy|policies))\b|政策文件|国家政策", re.I
+)
 _ABOUT_THE_DOCUMENT = frozenset({"date", "docnumber", "issuer", "document"})
 _SECTION_REF = re.compile(r"(?:§|section\s+|第)\s*(\d(?:\.\d)?)|(\d\.\d)\s*节", re.I)
 # sections a reader names by their heading: "the conclusion", "the introduction", "the abstract"
@@ -181,6 +184,9 @@ class ExtractiveAnswerer:
         if not sources and not kinds and PAPER_WORDS.search(query.text):
             # "what does the paper say ..." is answered from the paper, not from a brief
             kinds = ["paper"]
+        elif not sources and not kinds and _POLICY_SCOPE.search(query.text):
+            # "... in the policy documents we have" is answered from the national policies
+            kinds = ["policy"]
         elif not sources and not kinds:
             # "职业教育法对……有哪些规定" is answered from that law, not from briefs citing it
             sources = self.library.named(query.text) or None

@@ -31,7 +31,7 @@ _OVERVIEW = re.compile(
     r"what (countermeasures|measures|recommendations|problems|solutions|requirements|strategies)"
     r" (does|do|did) (the|this|it)|which (countermeasures|problems) does)\b|"
     r"概括|总结|概述|综述|主要内容|讲了什么|说了什么|(有|都有|包括|存在)哪些(对策|措施|问题|要求|建议|规定|内容)|"
-    r"列出|梳理|要点|(提出|提了)了?哪些|一共|总共|全部|所有",
+    r"列出|梳理|要点|(提出|提了)了?哪(些|几)|(一共|总共)(提出|有|包括)?了?哪|全部|所有",
     re.I,
 )
 _FACT = re.compile(

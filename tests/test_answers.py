@@ -460,3 +460,14 @@ def test_a_terse_question_after_a_turn_is_read_against_it(corpus_assistant):
 def test_a_document_is_found_by_the_name_it_is_widely_known_by(corpus_assistant):
     answer = corpus_assistant.ask("When was the 20 Articles on vocational education made public?")
     assert "13 Feb 2019" in answer.body.splitlines()[0]
+
+
+def test_a_count_question_with_yigong_is_a_lookup_and_policy_documents_keep_to_policy(
+    corpus_assistant,
+):
+    assert classify("双高计划第一轮一共入选了多少所？") is Intent.FACT
+    answer = corpus_assistant.ask(
+        "Pull together every requirement on dual-qualified teachers in the policy documents we have."
+    )
+    assert answer.grounded
+    assert all(p.kind == "policy" for p in answer.citations)
