@@ -60,6 +60,11 @@ MAX_CITATIONS = 10  # points plus the problems they answer; the web chat shows t
 _POLICY_SCOPE = re.compile(
     r"\b(policy (documents|briefs|texts)|national (policy|policies))\b|政策文件|国家政策", re.I
 )
+_COUNTS_A_PART = re.compile(
+    r"\bhow many (measures|tasks|areas|parts|articles|chapters|sections|goals|targets|"
+    r"items|points)\b|(多少|几)(项|条|个方面|部分|章|大类)(措施|任务|内容|目标)?",
+    re.I,
+)
 _ABOUT_THE_DOCUMENT = frozenset({"date", "docnumber", "issuer", "document"})
 _SECTION_REF = re.compile(r"(?:§|section\s+|第)\s*(\d(?:\.\d)?)|(\d\.\d)\s*节", re.I)
 # sections a reader names by their heading: "the conclusion", "the introduction", "the abstract"
@@ -257,7 +262,13 @@ class ExtractiveAnswerer:
                 return outline
         usable = [p for p in passages if passage_role(p.metadata) is not Role.EDITORIAL]
         shown = self.versions.in_language(query, usable)
-        if query.intent is Intent.FACT and shown and query.asks <= _ABOUT_THE_DOCUMENT:
+        if (
+            query.intent is Intent.FACT
+            and shown
+            and (query.asks <= _ABOUT_THE_DOCUMENT or _COUNTS_A_PART.search(query.text))
+        ):
+            # a document's date, number or issuer, or how many measures it has, may sit in
+            # another of its sections than the one retrieval found
             shown = self.versions.with_whole_document(query, shown)
         points = self.chooser.choose(query, shown)
         if query.intent is Intent.FACT and query.asks and not points:

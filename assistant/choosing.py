@@ -57,6 +57,13 @@ MAX_ENUMERATION = 4
 MAX_BULLETS = 8
 # a clause the splitter cut at a semicolon: it starts in lower case or ends with ";"
 _CLAUSE = re.compile(r"^\s*(- )?[a-z]|[;；]\s*$")
+COUNTED_BONUS = 0.2
+_NUMBER_WORDS = (
+    r"\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"
+    r"twenty|thirty|forty|fifty|hundred|dozen"
+)
+_HOW_MANY_EN = re.compile(r"\bhow many ([a-z][a-z-]+)", re.I)
+_HOW_MANY_ZH = re.compile(r"(?:多少|几)([所个项名家条批位门种类轮])")
 MAX_PARAGRAPH = 600  # characters of a provision quoted whole ...
 MAX_PARAGRAPH_SENTENCES = 4  # ... and sentences
 _LIST_INTRO = re.compile(r"[:：]\s*\n\s*[-•*]\s")
@@ -217,6 +224,7 @@ class SentenceChooser:
     ) -> list[Point]:
         """Scored candidate points, best first (a fact question's filtered to what was asked)."""
         top = max(p.score for p in passages) or 1.0
+        counted = _counted(query.text) if "quantity" in query.asks else None
         candidates: list[Point] = []
         for row in rows:
             p = row.passage
@@ -238,6 +246,10 @@ class SentenceChooser:
                 # "When was the Double High Plan issued?" is about the document of that title,
                 # not about a brief that mentions it
                 score += TITLE_WEIGHT * ev.titled[p.doc_id]
+                if counted is not None and counted(row.sentence, row.tokens):
+                    score += (
+                        COUNTED_BONUS  # "how many measures": "19 measures", not "8 departments"
+                    )
             score += _bonus(query, row.role, row.sentence)
             if query.intent is Intent.FACT and _CROSS_REFERENCE.search(row.sentence):
                 score -= CROSS_REFERENCE_PENALTY  # the fact is the referenced brief's to state
@@ -329,6 +341,21 @@ def _latest_date_first(query: Query, candidates: list[Point]) -> None:
     if _latest_year(latest.sentence) > _latest_year(lead.sentence):
         latest.score = lead.score + 0.01
         candidates.sort(key=lambda c: -c.score)
+
+
+def _counted(question: str) -> Callable[[str, frozenset[str]], bool] | None:
+    """For "how many X" / "多少所": a test that a sentence counts X (its noun or measure word
+    next to a number), or None when the question names nothing countable."""
+    m = _HOW_MANY_EN.search(question)
+    if m:
+        noun = re.escape(m.group(1).lower()[:5])
+        near = re.compile(rf"\b({_NUMBER_WORDS})\s+([\w-]+\s+)?{noun}", re.I)
+        return lambda sentence, words: bool(near.search(sentence))
+    m = _HOW_MANY_ZH.search(question)
+    if m:
+        unit = re.compile(rf"(\d[\d,，.]*|[一二三四五六七八九十百千万两]+)\s*{m.group(1)}")
+        return lambda sentence, words: bool(unit.search(sentence))
+    return None
 
 
 def _whole_provisions(chosen: list[Point]) -> list[Point]:

@@ -35,7 +35,8 @@ _OVERVIEW = re.compile(
     re.I,
 )
 _FACT = re.compile(
-    r"^\s*(when|what year|which year|in what year|by when|by what year|how many|how much|"
+    r"^\s*((by|in|from|since|until|before|after|for) [^,?]{1,30},\s*)?"
+    r"(when|what year|which year|in what year|by when|by what year|how many|how much|"
     r"how long|how often|how old|who (issued|published|signed|released)|"
     r"which (document|body|bodies|ministry|ministries|department|departments|agency|law|plan|"
     r"policy|round|year)|what('s| is| was) the (document number|number|percentage|share|"

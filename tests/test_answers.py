@@ -471,3 +471,15 @@ def test_a_count_question_with_yigong_is_a_lookup_and_policy_documents_keep_to_p
     )
     assert answer.grounded
     assert all(p.kind == "policy" for p in answer.citations)
+
+
+def test_how_many_x_is_answered_by_the_sentence_that_counts_x(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "How many measures does the 2023–2025 industry-education integration empowerment plan "
+        "contain?"
+    )
+    assert "19 measures" in answer.body.splitlines()[0]
+    share = corpus_assistant.ask(
+        "By 2022, what share of professional-course teachers were meant to be dual-qualified?"
+    )
+    assert "more than half" in share.body.splitlines()[0]
