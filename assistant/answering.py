@@ -38,7 +38,7 @@ from .citing import (
 )
 from .evidence import Encoder, sentence_vectors
 from .intent import Intent, Query, as_followup, as_standalone
-from .outline import PAPER_WORDS, PaperOutline
+from .outline import PAPER_WORDS, PaperOutline, section_keys
 from .roles import Role, passage_role
 from .support import is_supported, uncovered_terms
 from .text import escape_md
@@ -66,7 +66,6 @@ _COUNTS_A_PART = re.compile(
     re.I,
 )
 _ABOUT_THE_DOCUMENT = frozenset({"date", "docnumber", "issuer", "document"})
-_SECTION_REF = re.compile(r"(?:§|section\s+|第)\s*(\d(?:\.\d)?)|(\d\.\d)\s*节", re.I)
 # sections a reader names by their heading: "the conclusion", "the introduction", "the abstract"
 _NAMEABLE = frozenset({"abstract", "1", "2", "5"})
 _NAMED_ZH = {"摘要": "abstract", "引言": "1", "结论": "5", "结语": "5"}
@@ -162,11 +161,11 @@ class ExtractiveAnswerer:
         """Sections of the paper the question names ("§4.3", "4.1节", "the conclusion"): the
         user chose the text, so they are material whatever their similarity score."""
         paper = self.library.paper_id()
-        if not paper or not (PAPER_WORDS.search(query.text) or _SECTION_REF.search(query.text)):
+        if not paper or not (PAPER_WORDS.search(query.text) or section_keys(query.text)):
             return []
         doc = self.library.versions(paper).get(query.language, paper)
         rows = self.library.chunks(doc, None)
-        keys = {m.group(1) or m.group(2) for m in _SECTION_REF.finditer(query.text)}
+        keys = section_keys(query.text)
         keys |= {key for word, key in _NAMED_ZH.items() if word in query.text}
         words = {w[:6] for w in re.findall(r"[a-z]{6,}", query.text.lower())}
         top = max((p.score for p in found), default=1.0)
@@ -198,9 +197,8 @@ class ExtractiveAnswerer:
         passages = self.retrieve(query.search_text, k, sources=sources, kinds=kinds)
         named = self._named_sections(query, passages)
         if named:
-            passages = named + [
-                p for p in passages if p.chunk_id not in {n.chunk_id for n in named}
-            ]
+            # "what does §4.3 recommend", "summarise Part 2": the user chose the text
+            passages = named
         if not query.previous or sources:
             return passages
         # the documents the previous question was about ("it", "那第一轮", "and for 2035?")

@@ -39,6 +39,7 @@ MAX_POINTS = {Intent.FACT: 3, Intent.TODO: 5, Intent.OVERVIEW: 8}
 # scale, bonuses included). Chosen on tests/golden/answers/dev.jsonl and holdout.jsonl.
 RELATIVE_CUT = {Intent.FACT: 0.06, Intent.TODO: 0.14, Intent.OVERVIEW: 0.14}
 MAX_PER_SECTION = 2
+MAX_PER_NAMED = 4
 MIN_DOCUMENTS = 2  # a what-to-do answer from one document looks for another ...
 WIDE_CUT = 0.15  # ... this far below the best sentence
 ENGLISH_WEIGHT = 0.5  # share of MiniLM in an English sentence's cosine (the rest is USE)
@@ -232,7 +233,7 @@ class SentenceChooser:
                 continue
             if query.intent is not Intent.FACT and EDITORIAL_SENTENCE.search(row.sentence):
                 continue  # a note on the brief's sources is no requirement or measure
-            if query.intent is Intent.TODO and (
+            if query.intent is not Intent.FACT and (
                 _fragment(row.sentence) or _CROSS_REFERENCE.search(row.sentence)
             ):
                 # "high-level dual-qualified teaching teams;" is a list item, not an action; a
@@ -419,7 +420,9 @@ def _select(query: Query, candidates: list[Point]) -> list[Point]:
         if c.score < cut or len(chosen) >= MAX_POINTS[query.intent]:
             break
         key = (c.passage.doc_id, c.passage.section)
-        if per_section.get(key, 0) >= MAX_PER_SECTION:
+        # a section the user named ("summarise §2") may give more of its sentences
+        cap = MAX_PER_NAMED if c.passage.metadata.get("named_section") else MAX_PER_SECTION
+        if per_section.get(key, 0) >= cap:
             continue
         if any(float(c.vec @ o.vec) >= DUPLICATE_COS for o in chosen):
             continue

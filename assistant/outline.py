@@ -44,6 +44,24 @@ _PROBLEM_WORDS = re.compile(r"\bproblems?\b|问题", re.I)
 _MEASURE_WORDS = re.compile(
     r"\b(countermeasures?|measures|recommendations?|solutions?)\b|对策|措施|建议", re.I
 )
+# "§4.3", "section 2", "Part 2", "4.1节", "第二部分": a section of the paper named by number
+_SECTION_REF = re.compile(
+    r"(?:§|\bsection\s+|\bpart\s+|\bchapter\s+)\s*(\d(?:\.\d)?)|(\d\.\d)\s*节|"
+    r"第\s*([\d一二三四五])\s*(?:部分|节|章)",
+    re.I,
+)
+_NUMERALS = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5"}
+
+
+def section_keys(question: str) -> set[str]:
+    """The section keys a question names by number ("§4.3" -> "4.3", "第二部分" -> "2")."""
+    keys = set()
+    for m in _SECTION_REF.finditer(question):
+        key = m.group(1) or m.group(2) or m.group(3)
+        keys.add(_NUMERALS.get(key, key))
+    return keys
+
+
 _POLICY_WORDS = re.compile(
     r"\b(requirements?|rules?|policy|policies|law|briefs?)\b|要求|政策|规定|文件", re.I
 )
@@ -82,8 +100,8 @@ class PaperOutline:
         if query.kinds and "paper" not in query.kinds:
             return False
         text = query.text
-        if _POLICY_WORDS.search(text):
-            return False
+        if _POLICY_WORDS.search(text) or section_keys(text):
+            return False  # a policy overview, or one section of the paper ("summarise §2")
         if not (PAPER_WORDS.search(text) or _OUTLINE_WORDS.search(text)):
             return False
         # what is left once the words of an overview request are removed: a topic, or nothing

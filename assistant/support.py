@@ -168,7 +168,7 @@ def uncovered_terms(question: str, passages: Iterable[Passage], *, measured: str
     """
     corpus = "\n".join(
         f"{p.title}\n{p.metadata.get('title_zh', '')}\n{p.metadata.get('title_en', '')}\n"
-        f"{p.section}\n{p.text}"
+        f"{p.metadata.get('date', '')}\n{p.section}\n{p.text}"
         for p in passages
     )
     lowered = corpus.lower()
