@@ -61,7 +61,8 @@ _POLICY_SCOPE = re.compile(
     r"\b(policy (documents|briefs|texts)|national (policy|policies))\b|政策文件|国家政策", re.I
 )
 _COUNTS_A_PART = re.compile(
-    r"\bhow many (measures|tasks|areas|parts|articles|chapters|sections|goals|targets|"
+    r"\bhow many (key |main |major )?(measures|tasks|areas|parts|articles|chapters|sections|"
+    r"goals|targets|"
     r"items|points)\b|(多少|几)(项|条|个方面|部分|章|大类)(措施|任务|内容|目标)?",
     re.I,
 )
@@ -174,7 +175,9 @@ class ExtractiveAnswerer:
             key = str(meta.get("section_key", ""))
             heading = str(meta.get("section", "")).split(" › ")[-1].lower()
             heading_words = {w[:6] for w in re.findall(r"[a-z]{6,}", heading)}
-            by_name = key in _NAMEABLE and words & heading_words
+            # "the conclusion", "the value of innovation training": most of the heading's words
+            shared = len(words & heading_words)
+            by_name = key in _NAMEABLE and shared >= max(1, len(heading_words) / 2)
             if key in keys or by_name or any(key.startswith(k + "(") for k in keys):
                 p = passage_from_row(chunk_id, text, meta, score=top)
                 out.append(dataclasses.replace(p, metadata={**p.metadata, "named_section": True}))

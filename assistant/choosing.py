@@ -63,7 +63,11 @@ _NUMBER_WORDS = (
     r"\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"
     r"twenty|thirty|forty|fifty|hundred|dozen"
 )
-_HOW_MANY_EN = re.compile(r"\bhow many ([a-z][a-z-]+)", re.I)
+_HOW_MANY_EN = re.compile(
+    r"\bhow many (?:(?:key|main|major|national|specific|new|pilot|separate|different) )?"
+    r"([a-z][a-z-]+)",
+    re.I,
+)
 _HOW_MANY_ZH = re.compile(r"(?:多少|几)([所个项名家条批位门种类轮])")
 MAX_PARAGRAPH = 600  # characters of a provision quoted whole ...
 MAX_PARAGRAPH_SENTENCES = 4  # ... and sentences

@@ -24,7 +24,7 @@ class Intent(StrEnum):
 
 
 _OVERVIEW = re.compile(
-    r"\b(summari[sz]e|summary|overview|outline|in a nutshell|main (points|ideas|findings|"
+    r"\b(summari[sz]e|summary|overview|outline|gist|in a nutshell|main (points|ideas|findings|"
     r"problems|countermeasures|measures|recommendations|requirements)|key (points|takeaways)|"
     r"list (all|every|the)|what are (all|the main|the key)|(pull|put|bring) together|round up|"
     r"all (of )?the (national )?(requirements|rules|provisions|measures|countermeasures|targets)|"
@@ -36,7 +36,8 @@ _OVERVIEW = re.compile(
 )
 _FACT = re.compile(
     r"^\s*((by|in|from|since|until|before|after|for) [^,?]{1,30},\s*)?"
-    r"(when|what year|which year|in what year|by when|by what year|how many|how much|"
+    r"(when(?= (is|was|were|are|did|does|do|will|would|should|must|can|could|has|have|had)\b)|"
+    r"what year|which year|in what year|by when|by what year|how many|how much|"
     r"how long|how often|how old|who (issued|published|signed|released)|"
     r"which (document|body|bodies|ministry|ministries|department|departments|agency|law|plan|"
     r"policy|round|year)|what('s| is| was) the (document number|number|percentage|share|"
@@ -60,7 +61,8 @@ _FOLLOWUP = re.compile(
 # What a fact question asks for, and how to see it in a sentence.
 _ASKS = {
     "date": re.compile(
-        r"\b(when|what year|which year|by when|date|deadline|take effect|took effect|"
+        r"\b(when(?! (we|you|they|a|an|the|our|your|their|teachers?|colleges?|students?)\b)|"
+        r"what year|which year|by when|date|deadline|take effect|took effect|"
         r"come into force|came into force|effective)\b|何时|什么时候|哪一年|哪年|什么时间(?!要求)|"
         r"生效|施行|期限|截止",
         re.I,

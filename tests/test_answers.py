@@ -483,3 +483,33 @@ def test_how_many_x_is_answered_by_the_sentence_that_counts_x(corpus_assistant):
         "By 2022, what share of professional-course teachers were meant to be dual-qualified?"
     )
     assert "more than half" in share.body.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("When we revise our talent training plans, what should we build into them?", Intent.TODO),
+        ("When should colleges apply?", Intent.FACT),
+        ("Give me the gist of the paper in a few lines.", Intent.OVERVIEW),
+    ],
+)
+def test_a_when_clause_is_not_a_date_question(question, intent):
+    assert classify(question) is intent
+
+
+def test_a_document_named_by_year_and_title_words_is_the_one_answered_from(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "How should we bring enterprise people into our teaching, according to the 2017 "
+        "industry-education integration opinions?"
+    )
+    assert answer.grounded
+    assert {p.doc_id for p in answer.citations} <= {
+        "policy-2017-deepening-industry-education-integration",
+        "policy-2017-deepening-industry-education-integration-zh",
+    }
+
+
+def test_a_named_section_of_the_paper_is_summarised_from_that_section(corpus_assistant):
+    answer = corpus_assistant.ask("Summarise Part 2 of the paper for me.")
+    assert answer.grounded
+    assert {str(p.metadata.get("section_key")) for p in answer.citations} == {"2"}
