@@ -382,6 +382,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int)
     p.add_argument("--allow-upload", action="store_true", default=None)
     p.set_defaults(func=cmd_serve)
+
+    from .gap_cli import add_commands  # `assistant requirements`, `assistant gaps`
+
+    add_commands(sub, _settings, _assistant)
     for command in sub.choices.values():
         # also after the command (`assistant serve --llm ...`); absent there, the value given
         # before the command (or None) stands

@@ -23,9 +23,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from pathlib import Path
+from typing import Any
 
+from .errors import InvalidInputError
 from .quantities import Verdict, compare, describe, describe_measure, parse_quantities
-from .requirements import Requirement, TimeStatus
+from .requirements import Requirement, TimeStatus, load_requirements, unrecorded_sections
 from .sentences import split_sentences
 from .types import Passage
 
@@ -131,9 +134,7 @@ def _remaining(req: Requirement, sentence: str) -> str:
     """The sentence without its clauses that name a ``terms.none`` word."""
     if not req.terms_none:
         return sentence
-    kept = [
-        c for c in _CLAUSE.split(sentence) if not any(t in c.lower() for t in req.terms_none)
-    ]
+    kept = [c for c in _CLAUSE.split(sentence) if not any(t in c.lower() for t in req.terms_none)]
     return "，".join(c for c in kept if c.strip())
 
 
@@ -221,8 +222,15 @@ def check_documents(
                         if judged is not None:
                             status, reason, found = judged
                             evidence.append(
-                                Evidence(p.doc_id, titles.get(p.doc_id, p.title), p.section,
-                                         sentence, status, reason, found)  # fmt: skip
+                                Evidence(
+                                    p.doc_id,
+                                    titles.get(p.doc_id, p.title),
+                                    p.section,
+                                    sentence,
+                                    status,
+                                    reason,
+                                    found,
+                                )  # fmt: skip
                             )
         report.lines.append(_line(req, ts, evidence))
     rank = {s: i for i, s in enumerate(ORDER)}
@@ -240,3 +248,67 @@ def _line(req: Requirement, ts: TimeStatus, evidence: list[Evidence]) -> GapLine
         shown = [e for e in evidence if e.status is Status.UNCLEAR][:3]
     shown.sort(key=lambda e: (rank[e.status], e.doc_id, e.section))
     return GapLine(req, status, ts, tuple(shown), conflict)
+
+
+def parse_as_of(value: str | None) -> date:
+    """``--as-of YYYY-MM-DD`` (None: today).
+
+    Raises:
+        InvalidInputError: not a YYYY-MM-DD date.
+    """
+    if not value:
+        return date.today()
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInputError(
+            f"--as-of takes a date as YYYY-MM-DD (e.g. 2022-06-30), got {value!r}."
+        ) from None
+
+
+def run_gap_check(
+    assistant: Any,
+    sources: Sequence[str] | None = None,
+    as_of: date | None = None,
+    *,
+    requirement_files: Sequence[Path] = (),
+) -> GapReport:
+    """Check a college's documents (default: every document of kind ``own``).
+
+    Args:
+        assistant: an assistant.pipeline.Assistant (documents(), retrieve(), settings).
+        sources: doc_ids to check; None for all of the college's own documents.
+        as_of: the date whose requirements apply (default today).
+        requirement_files: extra ``*.requirements.yaml`` files (a college's own, e.g. from a
+            provincial document), checked the same way.
+
+    Returns:
+        The GapReport.
+
+    Raises:
+        InvalidInputError: an unknown doc_id, or no own documents to check.
+    """
+    records = {r.doc_id: r for r in assistant.documents()}
+    if sources:
+        unknown = [s for s in sources if s not in records]
+        if unknown:
+            raise InvalidInputError(
+                f"Unknown document(s): {', '.join(unknown)}; `assistant docs` lists them."
+            )
+        chosen = list(dict.fromkeys(sources))
+    else:
+        chosen = [d for d, r in records.items() if r.kind == "own"]
+        if not chosen:
+            raise InvalidInputError(
+                "No documents of your own are indexed, so there is nothing to check; add them "
+                "with `assistant ingest PATH --kind own` (or name documents with --source)."
+            )
+    folder = Path(assistant.settings.corpus_dir) / "policies"
+    requirements = load_requirements([folder, *requirement_files])
+    return check_documents(
+        requirements,
+        [(d, records[d].title) for d in chosen],
+        lambda query, k, docs: assistant.retrieve(query, k=k, sources=docs),
+        as_of or date.today(),
+        unrecorded=unrecorded_sections(folder, requirements),
+    )

@@ -112,7 +112,10 @@ _PHRASES: list[tuple[str, str]] = [
     (r"一半以上|半数以上", "50%以上"),
     (r"(?:一半|半数)", "50%"),
     (r"三分之一", "33.33%"),
-    (r"(?i)\b(?:more than|over|above) (?:a |one )?half\b|\ba majority\b|\bmost of\b", "more than 50%"),
+    (
+        r"(?i)\b(?:more than|over|above) (?:a |one )?half\b|\ba majority\b|\bmost of\b",
+        "more than 50%",
+    ),
     (r"(?i)\b(?:at least|no less than|not less than) (?:a |one )?half\b", "at least 50%"),
     (r"(?i)\b(?:one|a) half\b|\bhalf of\b", "50% of"),
     (r"(?i)\bhalf a year\b|\bsix-month\b", "6 months"),
@@ -147,7 +150,9 @@ _CUES = [
                          "不到", "小于")],
     *[(c, "~") for c in ("about", "around", "approximately", "roughly", "约", "大约", "大概")],
 ]  # fmt: skip
-_CUES.sort(key=lambda cue: -len(cue[0]))  # "不少于" before "少于", "no more than" before "more than"
+_CUES.sort(
+    key=lambda cue: -len(cue[0])
+)  # "不少于" before "少于", "no more than" before "more than"
 _FILLER = r"\s*(?:(?:a )?total of|in total|累计|共计|合计|共)?\s*$"
 _AFTER = [
     (r"^\s*(?:or more|and above|or above|or longer)", ">="),
@@ -246,9 +251,7 @@ def parse_quantities(text: str) -> list[Quantity]:
             near = [p for p in periods if _same_clause(norm, p[0], p[1], m.start(), m.end())]
             if near:
                 period = float(min(near, key=lambda p: abs(p[0] - m.start()))[2] * 12)
-        out.append(
-            Quantity(dim, low, high, lc, hc, period, comparator == "~", m.group(0).strip())
-        )
+        out.append(Quantity(dim, low, high, lc, hc, period, comparator == "~", m.group(0).strip()))
     return out
 
 
@@ -294,9 +297,13 @@ def compare(measure: Measure, quantity: Quantity) -> tuple[Verdict, str]:
         scale = measure.per / quantity.period  # the amount over the requirement's period
         low, high = low * scale, high * scale
     ok = _inside(low, high, lc, hc, measure.value, measure.comparator)
-    return (Verdict.MEETS, "within the requirement") if ok else (
-        Verdict.FALLS_SHORT,
-        "below what is required" if measure.comparator in (">=", ">") else "beyond the limit",
+    return (
+        (Verdict.MEETS, "within the requirement")
+        if ok
+        else (
+            Verdict.FALLS_SHORT,
+            "below what is required" if measure.comparator in (">=", ">") else "beyond the limit",
+        )
     )
 
 
@@ -345,6 +352,8 @@ def describe(quantity: Quantity) -> str:
 def describe_measure(measure: Measure) -> str:
     """A requirement's measure in the same notation as describe()."""
     symbol = _SYMBOLS.get(measure.comparator, "")
-    return (symbol + " " if symbol else "") + _amount(measure.value, measure.dimension) + _per(
-        measure.per
+    return (
+        (symbol + " " if symbol else "")
+        + _amount(measure.value, measure.dimension)
+        + _per(measure.per)
     )

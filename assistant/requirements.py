@@ -119,7 +119,7 @@ class Requirement:
 
 
 def parse_date(value: object, *, end: bool = False) -> date | None:
-    """"2016-05" -> 2016-05-01 (or the month's last day with ``end``); "2022" -> Jan 1 / Dec 31."""
+    """ "2016-05" -> 2016-05-01 (or the month's last day with ``end``); "2022" -> Jan 1 / Dec 31."""
     if value in (None, ""):
         return None
     text = str(value).strip()
@@ -208,9 +208,8 @@ def _load_file(path: Path) -> list[Requirement]:
     meta, body = brief_front_matter(brief)
     sections = brief_sections(body)
     zh_sections: list[tuple[str, Role | None, str]] = []
-    meta_zh: dict[str, Any] = {}
     if _translation(brief).is_file():
-        meta_zh, zh_body = brief_front_matter(_translation(brief))
+        _, zh_body = brief_front_matter(_translation(brief))
         zh_sections = brief_sections(zh_body)
     records = data.get("requirements") if isinstance(data, dict) else None
     if not isinstance(records, list):
@@ -318,7 +317,9 @@ def select(records: Sequence[Requirement], theme: str | None = None) -> list[Req
         return list(records)
     key = theme.strip().upper()
     if key not in THEMES:
-        matches = [t for t, names in THEMES.items() if any(theme.lower() in n.lower() for n in names)]
+        matches = [
+            t for t, names in THEMES.items() if any(theme.lower() in n.lower() for n in names)
+        ]
         if not matches:
             raise InvalidInputError(
                 f"Unknown theme {theme!r}; use one of: "
