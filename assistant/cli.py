@@ -263,6 +263,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if args.answers is not None:
         return cmd_eval_answers(args)
+    if args.gaps is not None:
+        from .gap_cli import cmd_eval_gaps
+
+        return cmd_eval_gaps(args, _settings(args))
     results = run_eval(
         _assistant(args),
         Path(args.golden) if args.golden else GOLDEN_DIR,
@@ -374,6 +378,12 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="*",
         metavar="FILE",
         help="score answers, not passages (default: tests/golden/answers/*.jsonl)",
+    )
+    p.add_argument(
+        "--gaps",
+        nargs="*",
+        metavar="FOLDER",
+        help="score the gap report on planted plans (default: tests/golden/gaps and its unseen/)",
     )
     p.set_defaults(func=cmd_eval)
 

@@ -66,9 +66,8 @@ def cmd_requirements(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{r.id}  {r.theme} {r.kind}, {r.check}; {r.time_status(today).value}{deadline}")
         print(f"    {r.statement_en}{measure}")
         print(f"    {r.doc_id} §{r.section}")
-    print(
-        f"{len(records)} requirements ({sum(r.checkable for r in records)} checked against colleges)"
-    )
+    checked = sum(r.checkable for r in records)
+    print(f"{len(records)} requirements ({checked} checked against colleges)")
     return 0
 
 
@@ -106,10 +105,39 @@ def cmd_gaps(args: argparse.Namespace, assistant: Any) -> int:
                 out.write_text(data, encoding="utf-8")
         except OSError as e:
             raise InvalidInputError(f"Cannot write the report to {out}: {e}") from e
-        counts = {s: sum(1 for ln in report.lines if ln.status.value == s) for s in
-                  ("falls_short", "meets", "unclear", "not_mentioned")}  # fmt: skip
-        summary = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts.items())
+        statuses = [ln.status.value for ln in report.lines]
+        summary = ", ".join(
+            f"{statuses.count(s)} {s.replace('_', ' ')}"
+            for s in ("falls_short", "meets", "unclear", "not_mentioned")
+        )
         print(f"wrote {out} ({len(report.lines)} requirements: {summary})", file=sys.stderr)
     else:
         sys.stdout.write(str(data))
+    return 0
+
+
+def cmd_eval_gaps(args: argparse.Namespace, settings: Settings) -> int:
+    """assistant eval --gaps [FOLDER ...]: status accuracy on the gap-report sets."""
+    from .evaluation import GOLDEN_DIR
+    from .gap_eval import run_gap_eval
+
+    folders = [Path(f) for f in args.gaps]
+    if not folders:
+        base = GOLDEN_DIR / "gaps"
+        folders = [base] + ([base / "unseen"] if (base / "unseen").is_dir() else [])
+    results = [r for folder in folders for r in run_gap_eval(folder, settings)]
+    if args.json:
+        print(json.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=2))
+        return 0
+    print(f"{'set':28} {'n':>4} {'status':>7} {'meets':>6} {'cited':>6} {'uncited':>8}")
+    for r in results:
+        print(
+            f"{r.name:28} {r.n:4} {r.accuracy:7.3f} {r.meets:6} {r.meets_cited_share:6.3f} "
+            f"{r.meets - r.meets_cited:8}"
+        )
+    if args.verbose:
+        for r in results:
+            if not r.name.endswith("/all"):
+                for miss in r.misses:
+                    print(f"  miss: {json.dumps(miss, ensure_ascii=False)}")
     return 0

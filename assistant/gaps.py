@@ -52,7 +52,8 @@ _WAIVE = re.compile(
     r"\bnot necessary\b|\bnot need to\b|不再|无需|不要求|不必|免于|不作要求|不做要求|可不"
 )
 _HEDGE = re.compile(
-    r"(?i)encourag|\bmay\b(?!\s*\d)|\bcan\b|\bcould\b|where possible|if possible|as far as possible|"
+    r"(?i)encourag|\bmay\b(?!\s*\d)|\bcan\b|\bcould\b|where possible|if possible|"
+    r"as far as possible|"
     r"where conditions (?:allow|permit)|when conditions|\bstrive|\baims? to\b|\bendeavou?r|"
     r"\btry to\b|\bconsider|\binvited to\b|voluntar|\bgradually\b|\bwhere appropriate\b|"
     r"\bas appropriate\b|鼓励|提倡|倡导|可以|可根据|可视|视情况|力争|争取|逐步|有条件的|条件允许|"
@@ -209,33 +210,33 @@ def check_documents(
             reason = "not_yet" if ts is TimeStatus.NOT_YET else "superseded"
             report.not_judged.append(NotJudged(req, reason, ts))
             continue
-        evidence: list[Evidence] = []
-        seen: set[tuple[str, str]] = set()
-        for doc_id in titles:
-            for query in (req.statement_en, req.statement_zh):
-                for p in retrieve(query, CANDIDATES_PER_QUERY, [doc_id]):
-                    for sentence in split_sentences(p.text):
-                        if (p.doc_id, sentence) in seen:
-                            continue
-                        seen.add((p.doc_id, sentence))
-                        judged = judge_sentence(req, sentence)
-                        if judged is not None:
-                            status, reason, found = judged
-                            evidence.append(
-                                Evidence(
-                                    p.doc_id,
-                                    titles.get(p.doc_id, p.title),
-                                    p.section,
-                                    sentence,
-                                    status,
-                                    reason,
-                                    found,
-                                )  # fmt: skip
-                            )
+        evidence = _evidence(req, titles, retrieve)
         report.lines.append(_line(req, ts, evidence))
     rank = {s: i for i, s in enumerate(ORDER)}
     report.lines.sort(key=lambda ln: (rank[ln.status], ln.requirement.theme, ln.requirement.id))
     return report
+
+
+def _evidence(req: Requirement, titles: dict[str, str], retrieve: Retrieve) -> list[Evidence]:
+    """Every sentence of the candidate passages that speaks of ``req``, judged."""
+    out: list[Evidence] = []
+    seen: set[tuple[str, str]] = set()
+    for doc_id in titles:
+        for query in (req.statement_en, req.statement_zh):
+            for p in retrieve(query, CANDIDATES_PER_QUERY, [doc_id]):
+                for sentence in split_sentences(p.text):
+                    if (p.doc_id, sentence) in seen:
+                        continue
+                    seen.add((p.doc_id, sentence))
+                    judged = judge_sentence(req, sentence)
+                    if judged is None:
+                        continue
+                    status, reason, found = judged
+                    title = titles.get(p.doc_id, p.title)
+                    out.append(
+                        Evidence(p.doc_id, title, p.section, sentence, status, reason, found)
+                    )
+    return out
 
 
 def _line(req: Requirement, ts: TimeStatus, evidence: list[Evidence]) -> GapLine:

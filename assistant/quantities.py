@@ -13,6 +13,7 @@ third) are rewritten first, since cn2an leaves or mangles them ("一半" -> "1�
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import warnings
@@ -178,10 +179,9 @@ def normalise(text: str) -> str:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # cn2an warns on words it leaves as they are
-            try:
+            # a word cn2an cannot read leaves the text as it was (no number is then found)
+            with contextlib.suppress(ValueError, KeyError, IndexError):
                 text = cn2an.transform(text, "cn2an")
-            except (ValueError, KeyError, IndexError):  # pragma: no cover - defensive
-                pass
     return text
 
 

@@ -90,7 +90,7 @@ class Requirement:
         return self.statement_zh if language == "zh" else self.statement_en
 
     def time_status(self, as_of: date) -> TimeStatus:
-        """Its status on ``as_of``: not yet issued, superseded, target date passed, or the brief's."""
+        """Its status on ``as_of``: not yet issued, superseded, target passed, or the brief's."""
         if self.start is not None and as_of < self.start:
             return TimeStatus.NOT_YET
         if self.brief_status == "superseded" or self.superseded_by:
