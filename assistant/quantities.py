@@ -69,12 +69,13 @@ class Quantity:
     high_closed: bool = True
     period: float | None = None
     approximate: bool = False
-    text: str = ""  # the words it was read from, verbatim from the sentence
+    text: str = ""  # the words it was read from (numerals as digits)
+    stated: float = 0.0  # the number as stated, in the base unit
 
     @property
     def value(self) -> float:
-        """The stated number (the finite bound)."""
-        return self.low if math.isfinite(self.low) and self.low > -math.inf else self.high
+        """The stated number, in the base unit."""
+        return self.stated
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,9 @@ def parse_quantities(text: str) -> list[Quantity]:
             near = [p for p in periods if _same_clause(norm, p[0], p[1], m.start(), m.end())]
             if near:
                 period = float(min(near, key=lambda p: abs(p[0] - m.start()))[2] * 12)
-        out.append(Quantity(dim, low, high, lc, hc, period, comparator == "~", m.group(0).strip()))
+        out.append(
+            Quantity(dim, low, high, lc, hc, period, comparator == "~", m.group(0).strip(), base)
+        )
     return out
 
 
