@@ -95,7 +95,7 @@ def _baseline(data: Path, runs: int, embeddings: object) -> float:
     docs = [r.doc_id for r in engine.documents()]
     texts, metas = [], []
     for doc_id in docs:
-        for text, _, meta in engine.section_chunks(doc_id):
+        for text, _, _meta in engine.section_chunks(doc_id):
             texts.append(text)
             metas.append({"doc_id": doc_id})
     with tempfile.TemporaryDirectory() as tmp:
