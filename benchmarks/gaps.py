@@ -130,16 +130,16 @@ def main() -> int:
         (root / "long").mkdir()
         sets = {"planted (3 docs, 4-12 clauses)": sorted(PLANS.glob("*.md")),
                 "long (3 docs, 20-60 clauses)": _long_plans(root / "long")}  # fmt: skip
-        print(
-            f"{'set':32} {'lines':>5} {'cold s':>7} {'warm s':>7} {'baseline s':>10} {'warm/base':>9}"
-        )
+        cols = ("lines", "cold s", "warm s", "baseline s", "warm/base")
+        print(f"{'set':32} " + " ".join(f"{c:>10}" for c in cols))
         for i, (name, files) in enumerate(sets.items()):
             data = root / f"data{i}"
             _index(data, files)
             cold = _cold(data, args.runs)
             warm, lines = _warm(data, args.runs)
             base = _baseline(data, args.runs, embeddings)
-            print(f"{name:32} {lines:5} {cold:7.2f} {warm:7.2f} {base:10.2f} {warm / base:9.2f}")
+            values = (f"{lines}", f"{cold:.2f}", f"{warm:.2f}", f"{base:.2f}", f"{warm / base:.2f}")
+            print(f"{name:32} " + " ".join(f"{v:>10}" for v in values))
     print("target: a report for three documents in <= 10 s (cold, process start to report)")
     return 0
 
