@@ -60,10 +60,10 @@ _HEDGE = re.compile(
     r"尽量|尽可能|自愿|适时|酌情"
 )
 _COMMIT = re.compile(
-    r"(?i)\bmust\b|\bshall\b|\bwill\b|\bis to\b|\bare to\b|\brequired\b|\bmandatory\b|"
+    r"(?i)\bmust\b|\bshall\b|\bwill\b|\bneeds? (?:a |to )?|\bis to\b|\bare to\b|\brequired\b|\bmandatory\b|"
     r"\bcompulsory\b|\bensure|\bguarantee|\bestablish|\bset(?:s)? up\b|\bhas set up\b|"
     r"\bprovides?\b|\boffers?\b|\bincluded?\b|\bincludes\b|\bis part of\b|\bare part of\b|"
-    r"必须|须|应当|应(?!用)|一律|要求|确保|保障|建立|设立|实行|纳入|列入|开设|执行|落实"
+    r"必须|须|应当|应(?!用)|一律|要求|确保|保障|建立|设立|实行|纳入|列入|开设|执行|落实|安排|组织"
 )
 _CLAUSE = re.compile(r"[，,；;：:]")
 
@@ -160,7 +160,8 @@ def judge_sentence(req: Requirement, sentence: str) -> tuple[Status, str, str] |
         return None
     if _WAIVE.search(text):
         return Status.FALLS_SHORT, "says it is not required", ""
-    if _HEDGE.search(text):
+    hedged = bool(_HEDGE.search(text))
+    if hedged and req.measure is None:
         return Status.UNCLEAR, "no checkable commitment (hedged wording)", ""
     if req.measure is None:
         if _COMMIT.search(text):
@@ -170,6 +171,11 @@ def judge_sentence(req: Requirement, sentence: str) -> tuple[Status, str, str] |
     if not found:
         return Status.UNCLEAR, "speaks of it without a number", ""
     verdicts = [(compare(req.measure, q), q) for q in found]
+    if hedged:  # an aim, not a commitment: it falls short only when even the aim is short
+        short = [q for (v, _), q in verdicts if v is Verdict.FALLS_SHORT]
+        if short and not any(v is Verdict.MEETS for (v, _), _q in verdicts):
+            return Status.FALLS_SHORT, "aims at less than required", describe(short[0])
+        return Status.UNCLEAR, "no checkable commitment (hedged wording)", ""
     for wanted in (Verdict.MEETS, Verdict.FALLS_SHORT):
         for (verdict, reason), q in verdicts:
             if verdict is wanted:

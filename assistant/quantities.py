@@ -124,9 +124,10 @@ _PHRASES: list[tuple[str, str]] = [
     (r"(?i)\bone[- ]third\b|\ba third\b", "33.33%"),
 ]
 
+_DAYS_PER_MONTH = 30.0  # "180 days" reads as 6 months, the way such rules are written
 _NUM = r"(\d+(?:,\d{3})*(?:\.\d+)?)"
-_EN_UNIT = r"(months?|years?|per ?cent|%|yuan|rmb)"
-_ZH_UNIT = r"(个月|年|%|元)"  # a bare 月 is a month of the year ("5月")
+_EN_UNIT = r"(months?|years?|days?|weeks?|per ?cent|%|yuan|rmb)"
+_ZH_UNIT = r"(个月|年|天|日|周|%|元)"  # a bare 月 is a month of the year ("5月")
 _QUANTITY = re.compile(
     rf"(?:(?:RMB|CNY|¥|￥)\s*{_NUM}(?:\s*(万))?)"  # RMB 12,000
     rf"|(?:{_NUM}\s*(万)?\s*(?:-\s*)?(?:{_EN_UNIT}\b|{_ZH_UNIT}))",
@@ -171,7 +172,7 @@ def normalise(text: str) -> str:
         text = re.sub(pattern, repl, text)
     text = re.sub(
         r"(?i)\b(" + "|".join(sorted(_EN_NUMBERS, key=len, reverse=True)) + r")\b(?=[- ]"
-        r"(?:months?|years?|per ?cent))",
+        r"(?:months?|years?|days?|weeks?|per ?cent))",
         lambda m: str(_EN_NUMBERS[m.group(1).lower()]),
         text,
     )
@@ -237,6 +238,12 @@ def parse_quantities(text: str) -> list[Quantity]:
             continue  # a calendar year
         if unit in {"months", "month", "个月", "月"}:
             dim, base = Dimension.DURATION, value
+        elif unit in {"days", "day", "天", "日"}:
+            if unit == "日" and value <= 31:
+                continue  # "5日" is a day of the month
+            dim, base = Dimension.DURATION, value / _DAYS_PER_MONTH
+        elif unit in {"weeks", "week", "周"}:
+            dim, base = Dimension.DURATION, value * 7 / _DAYS_PER_MONTH
         elif unit in {"years", "year", "年"}:
             dim, base = Dimension.DURATION, value * 12
         elif unit in {"%", "percent", "per cent"}:

@@ -95,3 +95,18 @@ def test_unknown_unit_is_a_clear_error():
 
     with pytest.raises(InvalidInputError, match="Unknown unit 'weeks'"):
         Dimension.from_unit("weeks")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "no fewer than 180 days of practice over each five-year cycle",
+            ["≥ 6 months per 5 years"],
+        ),
+        ("每五年累计赴企业一线锻炼一年以上", ["≥ 12 months per 5 years"]),
+        ("2024年9月1日起施行", []),  # a day of the month is not a duration
+    ],
+)
+def test_days_and_years_as_durations(text, expected):
+    assert [describe(q) for q in parse_quantities(text)] == expected
