@@ -60,7 +60,8 @@ _HEDGE = re.compile(
     r"尽量|尽可能|自愿|适时|酌情"
 )
 _COMMIT = re.compile(
-    r"(?i)\bmust\b|\bshall\b|\bwill\b|\bneeds? (?:a |to )?|\bis to\b|\bare to\b|\brequired\b|\bmandatory\b|"
+    r"(?i)\bmust\b|\bshall\b|\bwill\b|\bneeds? (?:a |to )?|\bis to\b|\bare to\b|"
+    r"\brequired\b|\bmandatory\b|"
     r"\bcompulsory\b|\bensure|\bguarantee|\bestablish|\bset(?:s)? up\b|\bhas set up\b|"
     r"\bprovides?\b|\boffers?\b|\bincluded?\b|\bincludes\b|\bis part of\b|\bare part of\b|"
     r"必须|须|应当|应(?!用)|一律|要求|确保|保障|建立|设立|实行|纳入|列入|开设|执行|落实|安排|组织"
