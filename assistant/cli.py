@@ -383,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--gaps",
         nargs="*",
         metavar="FOLDER",
-        help="score the gap report on planted plans (default: tests/golden/gaps and its unseen/)",
+        help="score the gap report on planted plans (default: tests/golden/gaps and its sets)",
     )
     p.set_defaults(func=cmd_eval)
 

@@ -124,7 +124,8 @@ def cmd_eval_gaps(args: argparse.Namespace, settings: Settings) -> int:
     folders = [Path(f) for f in args.gaps]
     if not folders:
         base = GOLDEN_DIR / "gaps"
-        folders = [base] + ([base / "unseen"] if (base / "unseen").is_dir() else [])
+        extra = sorted(d for d in base.iterdir() if (d / "truth.yaml").is_file())
+        folders = [base, *extra]  # the planted set, then the unseen sets beside it
     results = [r for folder in folders for r in run_gap_eval(folder, settings)]
     if args.json:
         print(json.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=2))
