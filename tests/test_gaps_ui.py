@@ -43,3 +43,29 @@ def test_page_has_the_tab_and_its_plot(server):
     assert any(c.get("props", {}).get("x") == "theme" for c in plots)
     labels = {str(c.get("props", {}).get("label", "")) for c in config["components"]}
     assert any("tab.gaps" in label or "Check our documents" in label for label in labels)
+
+
+@pytest.mark.browser
+def test_tab_in_the_browser_shows_report_plot_and_files(server):
+    """Click the tab and Check in a headless Chromium: the memo, the plot and both files."""
+    from tests.test_ui_browser import CHROMIUM, FLAGS, _require
+
+    _require(CHROMIUM, "chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.goto(server)
+            page.get_by_role("tab", name="Check our documents").click()
+            page.locator("#gaps-check").click()
+            page.locator("#gaps-report").get_by_text("Falls short").first.wait_for(timeout=60_000)
+            report = page.locator("#gaps-report").inner_text()
+            assert "Article 3" in report and "第二条" in report
+            assert "What this report cannot judge" in report
+            page.get_by_text("Requirements by theme and status").first.wait_for(timeout=30_000)
+            page.get_by_text(".docx").first.wait_for(timeout=30_000)
+            assert page.get_by_text(".md").count() >= 1
+        finally:
+            browser.close()
