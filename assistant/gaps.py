@@ -59,12 +59,22 @@ _HEDGE = re.compile(
     r"\bas appropriate\b|鼓励|提倡|倡导|可以|可根据|可视|视情况|力争|争取|逐步|有条件的|条件允许|"
     r"尽量|尽可能|自愿|适时|酌情"
 )
+# without "may", "can", 可以: for a rule that is itself a permission
+_HEDGE_STRONG = re.compile(
+    r"(?i)encourag|where possible|if possible|as far as possible|\bstrive|\baims? to\b|"
+    r"\bendeavou?r|\btry to\b|\bconsider|voluntar|\bgradually\b|鼓励|提倡|倡导|力争|争取|逐步|"
+    r"有条件的|条件允许|尽量|尽可能|自愿|酌情"
+)
+_PERMIT = re.compile(r"(?i)\bmay\b|\bcan\b|\bare allowed\b|\bis allowed\b|可以|可按|可|允许")
 _COMMIT = re.compile(
     r"(?i)\bmust\b|\bshall\b|\bwill\b|\bneeds? (?:a |to )?|\bis to\b|\bare to\b|"
     r"\brequired\b|\bmandatory\b|"
     r"\bcompulsory\b|\bensure|\bguarantee|\bestablish|\bset(?:s)? up\b|\bhas set up\b|"
     r"\bprovides?\b|\boffers?\b|\bincluded?\b|\bincludes\b|\bis part of\b|\bare part of\b|"
-    r"必须|须|应当|应(?!用)|一律|要求|确保|保障|建立|设立|实行|纳入|列入|开设|执行|落实|安排|组织"
+    r"\bruns\b|\boperates\b|\borgani[sz]es\b|\barranges\b|\bholds\b|\bat least\b|"
+    r"\bevery (?:academic )?year\b|\beach (?:academic )?year\b|"
+    r"必须|须|应当|应(?!用)|一律|要求|确保|保障|建立|设立|实行|纳入|列入|开设|执行|落实|安排|组织|"
+    r"开展|实施|至少|每年|每学年|每\d+年|每[一二三四五六七八九十两]年"
 )
 _CLAUSE = re.compile(r"[，,；;：:]")
 
@@ -159,13 +169,14 @@ def judge_sentence(req: Requirement, sentence: str) -> tuple[Status, str, str] |
     text = _remaining(req, sentence)
     if not speaks_of(req, text):
         return None
-    if _WAIVE.search(text):
+    if _WAIVE.search(text) or any(t in text.lower() for t in req.terms_contrary):
         return Status.FALLS_SHORT, "says it is not required", ""
-    hedged = bool(_HEDGE.search(text))
+    hedge = _HEDGE_STRONG if req.permissive else _HEDGE
+    hedged = bool(hedge.search(text))
     if hedged and req.measure is None:
         return Status.UNCLEAR, "no checkable commitment (hedged wording)", ""
     if req.measure is None:
-        if _COMMIT.search(text):
+        if _COMMIT.search(text) or (req.permissive and _PERMIT.search(text)):
             return Status.MEETS, "commits to it", ""
         return Status.UNCLEAR, "speaks of it without a commitment", ""
     found = [q for q in parse_quantities(text) if q.dimension is req.measure.dimension]

@@ -11,7 +11,9 @@ it; ``national``: a national aggregate or a duty of government, listed but not j
 ``measure`` (quantity, unit, comparator, optional ``per`` period), ``deadline`` (a target's
 date), ``from`` (when it starts to apply; default: the brief's date), ``status`` (override of
 the brief's status, e.g. superseded), ``superseded_by`` and ``terms`` (the words a college
-sentence must use to speak of it: every ``all`` group matched, no ``none`` word).
+sentence must use to speak of it: every ``all`` group matched, no ``none`` word; ``contrary``
+words say the opposite, e.g. "optional" for a compulsory course; ``permissive: true`` when the
+rule itself is a "can", so "students may convert patents into credits" is not hedging).
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ class Requirement:
     superseded_by: str = ""
     terms_all: tuple[tuple[str, ...], ...] = ()
     terms_none: tuple[str, ...] = ()
+    terms_contrary: tuple[str, ...] = ()  # words that say the opposite ("optional" for compulsory)
+    permissive: bool = False  # the rule itself is a "may"/"can" (credits *can* be counted)
     doc_date: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
@@ -275,6 +279,8 @@ def _record(
         superseded_by=str(raw.get("superseded_by") or ""),
         terms_all=tuple(tuple(str(t).lower() for t in group) for group in terms.get("all", ())),
         terms_none=tuple(str(t).lower() for t in terms.get("none", ())),
+        terms_contrary=tuple(str(t).lower() for t in terms.get("contrary", ())),
+        permissive=bool(terms.get("permissive", False)),
         doc_date=str(meta.get("date", "")),
     )
 
