@@ -53,12 +53,33 @@ def provenance_group(passage: Passage) -> str:
     return point_group(passage, passage_role(passage.metadata))
 
 
-def point_group(passage: Passage, role: Role) -> str:
-    """The wording key of a point's provenance group (and of its Sources label)."""
+# A provision that grants a permission ("may", "可", "扩大……自主权") binds the state, not the
+# college: the college may choose it. Such a sentence is grouped as a permission.
+_PERMITS = re.compile(
+    r"\b(may|can|could|(is|are) (allowed|permitted|free|entitled) to|(has|have) the right|"
+    r"autonomy)\b|可以|(?<![不许])可(?![能持靠行视见])|允许|准许|有权|自主权",
+    re.I,
+)
+_OBLIGES = re.compile(
+    r"\b(must|shall|should|required|requires|is to|are to|has to|have to|needs? to|no less than|"
+    r"at least|may not|cannot|can not)\b|"
+    r"应当|应该|必须|(?<![必无])须|不得|不少于|至少|(?<![适对反响供相])应(?![用届])",
+    re.I,
+)
+
+
+def permits_only(sentence: str) -> bool:
+    """A sentence that allows something and obliges nothing."""
+    return bool(_PERMITS.search(sentence)) and not _OBLIGES.search(sentence)
+
+
+def point_group(passage: Passage, role: Role, sentence: str = "") -> str:
+    """The wording key of a point's provenance group (and of its Sources label); with the
+    quoted sentence, a provision that only permits is told apart from one that obliges."""
     kind = passage.kind
     if kind == "policy":
         if role is Role.PROVISION:
-            return "policy"
+            return "policy_permits" if sentence and permits_only(sentence) else "policy"
         if role is Role.TARGET:
             return "target"
         if role is Role.RECOMMENDATION:
@@ -75,6 +96,7 @@ def point_group(passage: Passage, role: Role) -> str:
 
 GROUP_ORDER = (
     "policy",
+    "policy_permits",
     "target",
     "own_rule",
     "paper",
@@ -151,7 +173,8 @@ def sources_section(
     labelled: list[Passage] = []
     for ref, p in enumerate(citations, 1):
         role = passage_role(p.metadata)
-        label = words["label_" + point_group(p, role)]
+        quotes = str(p.metadata.get("quote", ""))
+        label = words["label_" + point_group(p, role, quotes)]
         p = dataclasses.replace(p, metadata={**p.metadata, "provenance": label, "role": role.value})
         labelled.append(p)
         line = words["source_item"].format(

@@ -371,7 +371,10 @@ class Assistant:
             for rec in self.store.registry().values():
                 if rec.kind == "policy" and not rec.metadata.get("translation_of"):
                     titles = (rec.title, str(rec.metadata.get("title_zh", "")))
+                    # a brief may list the names it is widely known by ("职教20条")
+                    aliases = str(rec.metadata.get("aliases", "")).split(", ")
                     names[rec.doc_id] = {_core_title(t).lower() for t in titles} - {""}
+                    names[rec.doc_id] |= {a.strip().lower() for a in aliases if len(a.strip()) > 3}
             self._names_cache = (key, names)
         return self._names_cache[1]
 
