@@ -307,7 +307,11 @@ class ExtractiveAnswerer:
         n = 0
         problems_shown: set[str] = set()
         for group in GROUP_ORDER:
-            members = [pt for pt in rest if point_group(pt.passage, pt.role, pt.sentence) == group]
+            members = [
+                pt
+                for pt in rest
+                if point_group(pt.passage, pt.role, pt.core or pt.sentence) == group
+            ]
             if not members:
                 continue
             if query.intent is not Intent.FACT:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .citing import permits_only
 from .evidence import (
     PRESCRIPTIVE,
     YEARS,
@@ -132,6 +133,8 @@ class Point:
     complements: list[Point] = dataclasses.field(default_factory=list)
     # the brief's note on the source of this sentence ("single source, to re-check"), if any
     caveat: str = ""
+    # when the whole paragraph is quoted: the sentence that answered (it decides the label)
+    core: str = ""
 
     @property
     def sentences(self) -> list[str]:
@@ -367,17 +370,23 @@ def _whole_provisions(chosen: list[Point]) -> list[Point]:
     """A short provision or target is quoted as the whole paragraph that holds the chosen
     sentence: "may go as remuneration ..." keeps its condition "where state rules allow"."""
     out: list[Point] = []
-    taken: set[tuple[str, str]] = set()
+    quoted: dict[tuple[str, str], int] = {}
     for c in chosen:
         clause = bool(_CLAUSE.search(c.sentence))  # "researchers can hold shares ...;"
         whole = c.role in (Role.PROVISION, Role.TARGET) or clause
-        paragraph = _paragraph(c) if whole else ""
-        if paragraph and (c.passage.chunk_id, paragraph) in taken:
-            continue  # another sentence of a paragraph already quoted whole
-        if paragraph and not c.more:
-            taken.add((c.passage.chunk_id, paragraph))
-            c = dataclasses.replace(c, sentence=paragraph, caveat="")
-        out.append(c)
+        paragraph = _paragraph(c) if whole and not c.more else ""
+        if not paragraph:
+            out.append(c)
+            continue
+        at = quoted.get((c.passage.chunk_id, paragraph))
+        if at is not None:
+            # another chosen sentence of a paragraph already quoted whole: if it only permits,
+            # the paragraph answers as a permission ("可用于……绩效工资来源")
+            if permits_only(c.sentence):
+                out[at] = dataclasses.replace(out[at], core=c.sentence)
+            continue
+        quoted[(c.passage.chunk_id, paragraph)] = len(out)
+        out.append(dataclasses.replace(c, sentence=paragraph, caveat="", core=c.sentence))
     return out
 
 

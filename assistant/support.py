@@ -155,6 +155,30 @@ def _found(matcher: re.Pattern[str] | str, text: str) -> str:
     return m.group(0) if m else ""
 
 
+# "Which colleges were on the A-grade list?", "第二批试点城市具体是哪些城市？": a question for
+# names is answered only by passages that name some (a college, a city); counts are no names
+_NAMES_ASKED = (
+    (
+        re.compile(
+            r"\bwhich (colleges|schools|universities|institutions|polytechnics)\b(?! should)|"
+            r"哪些(学校|院校|高职院校|大学|学院)|哪(几|十)所"
+        ),
+        re.compile(
+            r"\b[A-Z][a-z]+ (Polytechnic|College|University|Institute)\b|"
+            r"[\u4e00-\u9fff]{2,12}(职业技术学院|职业学院|技术大学|大学)"
+        ),
+        {"en": "the names of the colleges", "zh": "具体院校名单"},
+    ),
+    (
+        re.compile(r"\bwhich cities\b|哪些城市|哪几个城市"),
+        re.compile(
+            r"\b[A-Z][a-z]+ (City|Municipality)\b|[\u4e00-\u9fff]{2,4}(?<!城)市(?![域场级民])"
+        ),
+        {"en": "the names of the cities", "zh": "具体城市名单"},
+    ),
+)
+
+
 def uncovered_terms(question: str, passages: Iterable[Passage], *, measured: str = "") -> list[str]:
     """The question's distinctive terms that none of the passages (or their titles) mention.
 
@@ -190,6 +214,10 @@ def uncovered_terms(question: str, passages: Iterable[Passage], *, measured: str
         phrase = m.group(0)
         if phrase.lower().replace("-", " ") not in lowered.replace("-", " "):
             missing.append(phrase)
+    language = "zh" if _CJK.search(question) else "en"
+    for asks, names, what in _NAMES_ASKED:
+        if asks.search(question) and not names.search(corpus):
+            missing.append(what[language])
     if measured:
         stems = set(tokenize(corpus))
         for word in rare_terms(measured):

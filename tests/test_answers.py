@@ -513,3 +513,18 @@ def test_a_named_section_of_the_paper_is_summarised_from_that_section(corpus_ass
     answer = corpus_assistant.ask("Summarise Part 2 of the paper for me.")
     assert answer.grounded
     assert {str(p.metadata.get("section_key")) for p in answer.citations} == {"2"}
+
+
+def test_a_question_for_names_the_passages_do_not_give_is_not_covered(corpus_assistant):
+    answer = corpus_assistant.ask("第二批国家产教融合试点城市具体是哪些城市？")
+    assert not answer.grounded
+    assert "城市名单" in answer.body.splitlines()[0]
+
+
+def test_the_label_follows_the_sentence_that_answered_not_the_whole_paragraph(corpus_assistant):
+    from assistant.citing import point_group  # noqa: F401  (grouping is checked through the answer)
+
+    answer = corpus_assistant.ask("校企合作的收入能不能用来给老师发绩效？")
+    # Art. 41 permits paying teachers from cooperation income; quoted whole, labelled as a permission
+    assert "符合国家规定的" in answer.body
+    assert answer.body.lstrip().startswith("**国家政策允许的做法")
