@@ -21,13 +21,16 @@ def citation_label(title: str, kind: str, section: str, meta: dict[str, Any]) ->
     """Human-readable citation, e.g. 'Title (paper), §4.3 Attach importance to ...'."""
     bits = [KIND_LABELS.get(kind, kind)]
     if kind == "policy":
-        bits = [
-            b
-            for b in (meta.get("issuer"), str(meta.get("date", ""))[:4], meta.get("doc_number"))
-            if b
-        ]
+        bits = [b for b in (meta.get("issuer"), str(meta.get("date", ""))[:4], _number(meta)) if b]
     label = f"{title} ({', '.join(str(b) for b in bits)})" if bits else title
     return f"{label}, §{section}" if section else label
+
+
+def _number(meta: dict[str, Any]) -> str:
+    """The document number, with the brief's caveat when it is not verified."""
+    number = str(meta.get("doc_number", "") or "")
+    note = str(meta.get("doc_number_note", "") or "")
+    return f"{number}, {note}" if number and note else number
 
 
 def localised_citation(passage: Passage, language: str) -> str:
@@ -126,7 +129,7 @@ def document_name(p: Passage, language: str) -> str:
     """A document as a reader names it: its title (Chinese in 《》 for Chinese readers) and
     its document number when it has one."""
     meta = p.metadata
-    number = str(meta.get("doc_number", ""))
+    number = _number(meta)
     if language == "zh":
         name = f"《{meta.get('title_zh') or p.title}》"
         return f"{name}（{number}）" if number else name

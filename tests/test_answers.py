@@ -528,3 +528,12 @@ def test_the_label_follows_the_sentence_that_answered_not_the_whole_paragraph(co
     # Art. 41 permits paying teachers from cooperation income; quoted whole, labelled as a permission
     assert "符合国家规定的" in answer.body
     assert answer.body.lstrip().startswith("**国家政策允许的做法")
+
+
+def test_an_unverified_document_number_says_so_wherever_it_is_shown(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "What's the document number of the 2014 per-student funding opinion?"
+    )
+    assert "财教〔2014〕352号, number unverified" in answer.text
+    zh = corpus_assistant.ask("1+X证书制度试点方案的文号是什么？")
+    assert "文号待核实" in zh.text
