@@ -60,6 +60,8 @@ def _progress_printer() -> Any:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     """assistant ingest PATH..."""
+    from .provenance import Arrival
+
     assistant = _assistant(args)
     assistant.ensure_corpus()
     report = assistant.ingest(
@@ -68,6 +70,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         kind=args.kind,
         doc_id=args.doc_id,
         progress=_progress_printer(),
+        arrival=Arrival.local("cli"),
     )
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
@@ -330,7 +333,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="index files or folders")
     p.add_argument("paths", nargs="+")
     p.add_argument("--title")
-    p.add_argument("--kind", help="paper, policy or own (default: from metadata, else own)")
+    p.add_argument(
+        "--kind",
+        help="own (default) or, as an administrator, policy / paper (logged in audit.jsonl); "
+        "front matter cannot set it",
+    )
     p.add_argument("--doc-id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ingest)

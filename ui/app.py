@@ -160,7 +160,7 @@ def build_app(assistant: Any, options: ServeOptions) -> Any:
 
     settings: Settings = assistant.settings
     feedback_log = FeedbackLog(settings.data_dir / "feedback.jsonl")
-    upload_root = settings.data_dir / "uploads"
+    upload_root = settings.data_dir / "files"  # uploads, kept by content hash
     max_bytes = settings.max_upload_mb * 1024 * 1024
     L = page_i18n(settings)  # L("key") -> a key the browser translates
 
@@ -320,11 +320,12 @@ def build_app(assistant: Any, options: ServeOptions) -> Any:
         path.write_text(render.memo_markdown(turns, language=lang), encoding="utf-8")
         return str(path)
 
-    def upload(files: list[str] | None, lang: str) -> tuple[Any, ...]:
-        """Ingest uploaded files (.pdf .docx .html .htm .md .txt); per-file results."""
+    def upload(files: list[str] | None, lang: str, request: gr.Request) -> tuple[Any, ...]:
+        """Ingest uploaded files (.pdf .docx .html .htm .md .txt) as own documents."""
         if not files:
             raise gr.Error(text(lang, "upload.choose"))
-        results = ingest_uploads(assistant, files, upload_root, max_bytes)
+        user = str(getattr(request, "username", "") or "")
+        results = ingest_uploads(assistant, files, upload_root, max_bytes, user)
         table, points, dropdown = documents_view(lang)
         return render.upload_results_markdown(results, lang), table, points, dropdown, None
 
