@@ -18,6 +18,7 @@ from typing import Any
 from .answering import ExtractiveAnswerer, Library
 from .chunking import Chunk, split_document
 from .config import Settings
+from .dominance import noted
 from .embeddings import default_encoders
 from .errors import CorpusError, InvalidInputError
 from .indexing import DocRecord, Store, make_client
@@ -483,9 +484,9 @@ class Assistant:
         question, src, kind_list = self.validate(question, 5, sources, kinds)
         if self.llm is None:
             query = make_query(question, user_questions(history), sources=src, kinds=kind_list)
-            yield from self.extractive.stream(query)
+            yield from noted(self.extractive.stream(query))
             return
-        yield from self.llm.stream(question, history, sources=src, kinds=kind_list)
+        yield from noted(self.llm.stream(question, history, sources=src, kinds=kind_list))
 
     def passage_context(self, passage: Passage, chars: int = 600) -> tuple[str, str]:
         """The document text just before and just after a passage (from neighbouring chunks).

@@ -547,4 +547,14 @@ def _launch(demo: Any, options: ServeOptions, settings: Settings) -> None:
         theme=_theme(),
         css=CSS,
         quiet=True,
+        # Host, Origin and login-rate checks and the CSP headers (ui/guard.py)
+        app_kwargs={"middleware": [_guard(options, settings)]},
     )
+
+
+def _guard(options: ServeOptions, settings: Settings) -> Any:
+    from starlette.middleware import Middleware
+
+    from .guard import Guard, allowed_hosts
+
+    return Middleware(Guard, hosts=allowed_hosts(options.host, settings.allowed_hosts))
