@@ -150,7 +150,7 @@ class SentenceChooser:
         query: Query,
         passages: list[Passage],
         rows: list[Row],
-        q_tokens: Any,
+        q_tokens: frozenset[str],
         chosen: list[Point],
     ) -> list[Point]:
         """An answer from own documents alone also gets the best policy or research point on

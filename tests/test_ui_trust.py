@@ -145,7 +145,7 @@ def test_web_upload_is_an_own_document_of_the_uploader_with_versions(
 def test_reindex_under_the_running_server_restores_uploads_and_keeps_answering(
     site, client: Client
 ) -> None:
-    url, data = site
+    _url, data = site
     assert "[1]" in client.predict(Q, api_name="/ask")
     r = run_cli("reindex", env={"ASSISTANT_DATA_DIR": str(data)}, timeout=900)
     assert r.returncode == 0, (r.stdout, r.stderr)
