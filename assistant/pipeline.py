@@ -23,6 +23,7 @@ from .embeddings import default_encoders
 from .errors import CorpusError, InvalidInputError
 from .indexing import DocRecord, Store, make_client
 from .ingestion import SourceDocument, iter_files, make_doc_id
+from .inputs import check_history, check_names, check_text
 from .intent import make_query, user_questions
 from .lexical import LexicalIndex
 from .prompts import load_wording
@@ -292,9 +293,8 @@ class Assistant:
         # refresh the (2 s cached) registry *before* retrieval touches the collections: when
         # another process committed, this re-opens the embedded client so queries see it
         self.store.registry()
-        if not isinstance(question, str):
-            raise InvalidInputError(f"The question must be text, got {type(question).__name__}.")
-        question = " ".join(question.split())
+        question = " ".join(check_text(question, "question").split())
+        sources, kinds = check_names(sources, "sources"), check_names(kinds, "kinds")
         if not question:
             raise InvalidInputError("The question is empty; type what you want to know.")
         if len(question) > MAX_QUESTION_CHARS:
@@ -482,6 +482,7 @@ class Assistant:
         """
         self.ensure_corpus()
         question, src, kind_list = self.validate(question, 5, sources, kinds)
+        history = check_history(history)
         if self.llm is None:
             query = make_query(question, user_questions(history), sources=src, kinds=kind_list)
             yield from noted(self.extractive.stream(query))
