@@ -446,13 +446,16 @@ def build_app(assistant: Any, options: ServeOptions) -> Any:
         chat_outputs = [chatbot, question, *source_outputs, turns]
         chat_inputs = [question, chatbot, kinds, docs, turns, ui_lang]
         # no per-event worker limit: ANSWER_SLOTS bounds the work, the queue's size the waiting
-        free = {"concurrency_limit": None}
-        send.click(chat, chat_inputs, chat_outputs, api_name="chat", **free)
-        question.submit(chat, chat_inputs, chat_outputs, api_visibility="private", **free)
+        send.click(chat, chat_inputs, chat_outputs, api_name="chat", concurrency_limit=None)
+        question.submit(
+            chat, chat_inputs, chat_outputs, api_visibility="private", concurrency_limit=None
+        )
         for example in examples:  # the button sends its label as shown: the page's language
             example.click(
                 lambda shown: shown, [example], [question], api_visibility="private", queue=False
-            ).then(chat, chat_inputs, chat_outputs, api_visibility="private", **free)
+            ).then(
+                chat, chat_inputs, chat_outputs, api_visibility="private", concurrency_limit=None
+            )
         new.click(
             new_conversation,
             [ui_lang],
