@@ -41,6 +41,9 @@ MAX_POINTS = {Intent.FACT: 3, Intent.TODO: 5, Intent.OVERVIEW: 8}
 RELATIVE_CUT = {Intent.FACT: 0.06, Intent.TODO: 0.14, Intent.OVERVIEW: 0.14}
 MAX_PER_SECTION = 2
 MAX_PER_NAMED = 4
+MAX_PER_OWN_DOCUMENT = 2  # points one own document may give an answer (issue 16: one upload
+# echoing common questions took over a third of all answers)
+BESIDE_OWN_CUT = 0.4  # how far below an own-only answer's best point the policy point may be
 MIN_DOCUMENTS = 2  # a what-to-do answer from one document looks for another ...
 WIDE_CUT = 0.15  # ... this far below the best sentence
 ENGLISH_WEIGHT = 0.5  # share of MiniLM in an English sentence's cosine (the rest is USE)
@@ -193,6 +196,7 @@ class SentenceChooser:
         if not candidates:
             return []
         chosen = _select(query, candidates)
+        chosen += self._beside_own(query, passages, rows, q_tokens, chosen)
         if query.intent is Intent.FACT and chosen and len(query.asks) > 1:
             chosen = _with_complements(query, chosen, rows, candidates)
         in_order = sorted(passages, key=lambda p: int(p.metadata.get("ordinal", 0)))
@@ -206,6 +210,32 @@ class SentenceChooser:
         if _about_problems(query):
             return chosen  # "which areas does this problem affect": the problem is the answer
         return _without_answered_problems(chosen)
+
+    def _beside_own(
+        self,
+        query: Query,
+        passages: list[Passage],
+        rows: list[Row],
+        q_tokens: frozenset[str],
+        chosen: list[Point],
+    ) -> list[Point]:
+        """An answer from own documents alone also gets the best policy or research point on
+        the question, judged among those passages only (an upload's high score must not hide
+        them), when it is within WIDE_CUT of the best: one upload is never the only voice
+        when the corpus speaks to the question (issue 16)."""
+        if not chosen or any(c.passage.kind != "own" for c in chosen):
+            return []
+        others = [p for p in passages if p.kind != "own"]
+        if not others:
+            return []
+        other_rows = [r for r in rows if r.passage.kind != "own"]
+        found = evidence(query, others, other_rows, q_tokens)
+        for c in self._candidates(query, others, other_rows, found):
+            if c.score < chosen[0].score - BESIDE_OWN_CUT:
+                break
+            if all(float(c.vec @ o.vec) < DUPLICATE_COS for o in chosen):
+                return [c]
+        return []
 
     def _rows(self, query: Query, passages: list[Passage]) -> list[Row]:
         """Every sentence of the passages with its cosine to the question."""
@@ -436,6 +466,11 @@ def _select(query: Query, candidates: list[Point]) -> list[Point]:
         # a section the user named ("summarise §2") may give more of its sentences
         cap = MAX_PER_NAMED if c.passage.metadata.get("named_section") else MAX_PER_SECTION
         if per_section.get(key, 0) >= cap:
+            continue
+        if (
+            c.passage.kind == "own"
+            and sum(o.passage.doc_id == c.passage.doc_id for o in chosen) >= MAX_PER_OWN_DOCUMENT
+        ):
             continue
         if any(float(c.vec @ o.vec) >= DUPLICATE_COS for o in chosen):
             continue

@@ -17,9 +17,27 @@ from .types import Passage
 KIND_LABELS = {"paper": "paper", "policy": "policy", "own": "your document"}
 
 
+def added_note(meta: dict[str, Any], language: str = "en") -> str:
+    """Who added an own document, how and when: 'added by dean via web, 2026-12-03' (or '')."""
+    who = str(meta.get("added_by", ""))
+    if not who:
+        return ""
+    via = str(meta.get("added_via", ""))
+    day = str(meta.get("added_at", ""))[:10]
+    if language == "zh":
+        how = {"web": "网页上传", "cli": "命令行导入", "api": "程序导入"}.get(via, via)
+        return f"{who}{how}" + (f"，{day}" if day else "")
+    return f"added by {who} via {via}" + (f", {day}" if day else "")
+
+
 def citation_label(title: str, kind: str, section: str, meta: dict[str, Any]) -> str:
-    """Human-readable citation, e.g. 'Title (paper), §4.3 Attach importance to ...'."""
+    """Human-readable citation, e.g. 'Title (paper), §4.3 Attach importance to ...'.
+
+    An own document says who added it: 'Plan (your document, added by dean via web, 2026-12-03)'.
+    """
     bits = [KIND_LABELS.get(kind, kind)]
+    if kind == "own" and added_note(meta):
+        bits.append(added_note(meta))
     if kind == "policy":
         bits = [b for b in (meta.get("issuer"), str(meta.get("date", ""))[:4], _number(meta)) if b]
     label = f"{title} ({', '.join(str(b) for b in bits)})" if bits else title
@@ -39,6 +57,11 @@ def localised_citation(passage: Passage, language: str) -> str:
     citation = passage.citation
     if language != "zh":
         return citation
+    note = added_note(passage.metadata)
+    if passage.kind == "own" and note:
+        citation = citation.replace(
+            f" (your document, {note})", f"（本校文件，{added_note(passage.metadata, 'zh')}）", 1
+        )
     for en, zh in _KIND_ZH.items():
         citation = citation.replace(en, zh, 1)
     if not title_zh or f"《{title_zh}》" in citation:

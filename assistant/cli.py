@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .terminal import for_terminal, json_for_terminal
+
 EXIT_OK, EXIT_ERROR, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 3, 2
 
 
@@ -60,6 +62,8 @@ def _progress_printer() -> Any:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     """assistant ingest PATH..."""
+    from .provenance import Arrival
+
     assistant = _assistant(args)
     assistant.ensure_corpus()
     report = assistant.ingest(
@@ -68,9 +72,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         kind=args.kind,
         doc_id=args.doc_id,
         progress=_progress_printer(),
+        arrival=Arrival.local("cli"),
     )
     if args.json:
-        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        print(_json(report.as_dict()))
     else:
         for label, items in (
             ("added", report.added),
@@ -78,9 +83,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             ("unchanged", report.unchanged),
         ):
             for doc_id in items:
-                print(f"{label:9} {doc_id}")
+                print(for_terminal(f"{label:9} {doc_id}"))
         for skipped in report.skipped:
-            print(f"skipped   {skipped.path}: {skipped.reason}")
+            print(for_terminal(f"skipped   {skipped.path}: {skipped.reason}"))
         print(
             f"{report.status}: {len(report.added)} added, {len(report.updated)} updated, "
             f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped, "
@@ -107,11 +112,11 @@ def cmd_search(args: argparse.Namespace) -> int:
             }
             for i, p in enumerate(passages)
         ]
-        print(json.dumps(out, ensure_ascii=False, indent=2))
+        print(json_for_terminal(json.dumps(out, ensure_ascii=False, indent=2)))
     else:
         for i, p in enumerate(passages, 1):
-            print(f"[{i}] {p.score:.3f}  {p.citation}")
-            print(f"    {p.text[:300]}{'…' if len(p.text) > 300 else ''}")
+            print(for_terminal(f"[{i}] {p.score:.3f}  {p.citation}"))
+            print(for_terminal(f"    {p.text[:300]}{'…' if len(p.text) > 300 else ''}"))
     return EXIT_OK
 
 
@@ -121,7 +126,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     answer = assistant.ask(args.question, sources=args.source, kinds=args.kind)
     if args.json:
         print(
-            json.dumps(
+            _json(
                 {
                     "text": answer.text,
                     "grounded": answer.grounded,
@@ -132,16 +137,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
                         {"n": i + 1, "citation": p.citation, "doc_id": p.doc_id, "text": p.text}
                         for i, p in enumerate(answer.citations)
                     ],
-                },
-                ensure_ascii=False,
-                indent=2,
+                }
             )
         )
     else:
-        print(_plain_text(answer.text))
+        print(for_terminal(_plain_text(answer.text)))
     if answer.notice:
-        print(f"note: {answer.notice}", file=sys.stderr)
+        print(for_terminal(f"note: {answer.notice}"), file=sys.stderr)
     return EXIT_OK
+
+
+def _json(value: Any) -> str:
+    return json_for_terminal(json.dumps(value, ensure_ascii=False, indent=2))
 
 
 def _plain_text(markdown: str) -> str:
@@ -171,13 +178,14 @@ def cmd_docs(args: argparse.Namespace) -> int:
         for r in records
     ]
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print(json_for_terminal(json.dumps(rows, ensure_ascii=False, indent=2)))
     else:
         for row in rows:
-            print(
+            line = (
                 f"{row['kind']:7} {row['date'][:10]:10} {row['chunks']:4}  "
                 f"{row['doc_id']}  {row['title'][:70]}"
             )
+            print(for_terminal(line))
         print(f"{len(rows)} documents, {sum(r['chunks'] for r in rows)} chunks")
     return EXIT_OK
 
@@ -334,7 +342,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="index files or folders")
     p.add_argument("paths", nargs="+")
     p.add_argument("--title")
-    p.add_argument("--kind", help="paper, policy or own (default: from metadata, else own)")
+    p.add_argument(
+        "--kind",
+        help="own (default) or, as an administrator, policy / paper (logged in audit.jsonl); "
+        "front matter cannot set it",
+    )
     p.add_argument("--doc-id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ingest)
@@ -414,7 +426,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except AssistantError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(for_terminal(f"error: {e}"), file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     port: int = 7860
     auth: SecretStr | None = None  # "user:password" or a path to a file of such lines
     allow_upload: bool | None = None  # None: on for loopback hosts only
+    allowed_hosts: str | None = None  # extra Host names the web chat answers to (a,b,c)
     max_upload_mb: int = 20
     max_file_mb: int = 50
     parse_timeout: float = 30.0

@@ -115,6 +115,7 @@ class Store:
         *,
         lock_path: Path | None = None,
         reopen: Callable[[], Any] | None = None,
+        epoch_path: Path | None = None,
     ) -> None:
         """Open (or create) the collections.
 
@@ -126,11 +127,16 @@ class Store:
                 changed the registry, because an embedded client never sees another process's
                 HNSW writes (measured with chromadb 1.5.9: get()/count() see them, query()
                 does not until the client is re-created; see docs/scale.md).
+            epoch_path: a file `assistant reindex` rewrites when it replaces the whole index
+                folder; when it changes, this store re-opens everything (an embedded client
+                on a deleted folder fails with "Missing metadata segment").
         """
         self.client = client
         self.name = name
         self.lock_path = lock_path
         self._reopen = reopen
+        self._epoch_path = epoch_path
+        self._epoch = _read_epoch(epoch_path)
         self._seen_fp: str | None = None  # fingerprint this client is known to be coherent with
         self._writing = 0
         try:
@@ -158,6 +164,8 @@ class Store:
 
     def registry(self, *, fresh: bool = False) -> dict[str, DocRecord]:
         """Committed documents by doc_id (cached for a short while)."""
+        if self._epoch_path is not None and _read_epoch(self._epoch_path) != self._epoch:
+            self._reopen_after_reindex()
         now = time.monotonic()
         if not fresh and self._registry is not None and now - self._registry_time > _REGISTRY_TTL:
             got = self.docs.get(ids=[_GENERATION_ID], include=["metadatas"])
@@ -205,6 +213,26 @@ class Store:
         # swap all at once; in-flight queries keep using the old objects, which still work
         self.client, self.minilm, self.use, self.docs = client, minilm, use, docs
         logger.info("index changed in another process: reopened (%.2f s)", time.perf_counter() - t)
+
+    def _reopen_after_reindex(self) -> None:
+        """The index folder was replaced by `assistant reindex`: open the new one."""
+        self._epoch = _read_epoch(self._epoch_path)
+        if self._reopen is None:
+            return
+        with contextlib.suppress(Exception):  # private Chroma API: drop the cached system
+            from chromadb.api.shared_system_client import SharedSystemClient
+
+            SharedSystemClient._identifier_to_system.pop(self.client._identifier, None)
+        client = self._reopen()
+        colls = [
+            client.get_or_create_collection(
+                f"{self.name}-{s}", embedding_function=None, metadata={"hnsw:space": "cosine"}
+            )
+            for s in ("minilm", "use", "docs")
+        ]
+        self.client, (self.minilm, self.use, self.docs) = client, colls
+        self._registry, self._seen_fp, self._generation = None, None, None
+        logger.info("the index was rebuilt by `assistant reindex`: reopened")
 
     def fingerprint(self) -> str:
         """Hash of the committed (doc_id, doc_hash) pairs: changes whenever the corpus does."""
@@ -307,6 +335,17 @@ class Store:
         self._record_sources({doc_id: None})
         return known
 
+    def annotate(self, doc_id: str, **fields: Any) -> None:
+        """Add fields to a committed document's record (e.g. superseded_by), keeping the rest."""
+        got = self.docs.get(ids=[doc_id], include=["metadatas"])
+        if not got["ids"]:
+            return
+        record = _clean_meta({**dict(got["metadatas"][0] or {}), **fields})
+        self.docs.update(ids=[doc_id], metadatas=[record])
+        self._record_sources({doc_id: record})
+        self._bump_generation()
+        self._registry = None
+
     def _record_sources(self, changes: dict[str, dict[str, Any] | None]) -> None:
         """Keep sources-<name>.json next to an embedded index: the files `assistant reindex`
         re-ingests when the registry itself is unreadable (see maintenance.py)."""
@@ -321,7 +360,8 @@ class Store:
             sources = {}
         if not isinstance(sources, dict):
             sources = {}
-        keep = ("path", "title", "kind", "origin")
+        keep = ("path", "title", "kind", "origin", "added_by", "added_at", "added_via",
+                "file_name", "supersedes", "superseded_by", "version")  # fmt: skip
         for doc_id, record in changes.items():
             if record is None:
                 sources.pop(doc_id, None)
@@ -497,6 +537,26 @@ class Store:
                 self._fetch_cache.popitem(last=False)
         out.update(fresh)
         return out
+
+
+def _read_epoch(path: Path | None) -> str:
+    """The reindex epoch recorded in ``path`` ("" when there is none)."""
+    if path is None:
+        return ""
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
+def bump_epoch(path: Path) -> None:
+    """Tell every process with this store open that the index folder was replaced."""
+    import uuid
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(uuid.uuid4().hex, encoding="utf-8")
+    tmp.replace(path)
 
 
 def _fingerprint(records: dict[str, DocRecord]) -> str:

@@ -21,6 +21,8 @@ from typing import Any
 
 from .config import Settings
 from .errors import StoreError
+from .indexing import bump_epoch
+from .provenance import PROVENANCE_KEYS, Arrival
 from .types import IngestReport, SkippedFile
 
 logger = logging.getLogger(__name__)
@@ -54,6 +56,7 @@ def _recorded_sources(settings: Settings) -> dict[str, dict[str, Any]]:
         store = Store(make_client(settings), settings.collection)
         for rec in store.registry(fresh=True).values():
             sources[rec.doc_id] = {
+                **{k: rec.metadata[k] for k in PROVENANCE_KEYS if k in rec.metadata},
                 "path": str(rec.metadata.get("path", "")),
                 "title": rec.title,
                 "kind": rec.kind,
@@ -76,11 +79,26 @@ def check_index(settings: Settings) -> list[str]:
         store = Store(make_client(settings), settings.collection)
         problems = store.check()
         problems += _probe_vectors(store)
+        problems += _missing_documents(settings, set(store.registry(fresh=True)))
     except StoreError as e:
         return [str(e)]
     except Exception as e:  # a library error here means the files on disk are damaged
         return [f"the index cannot be read ({type(e).__name__}: {str(e)[:300]})"]
     return problems
+
+
+def _missing_documents(settings: Settings, indexed: set[str]) -> list[str]:
+    """Documents the manifest records (indexed before) that the index no longer has."""
+    missing = sorted(set(read_manifest(settings)) - indexed)
+    if not missing:
+        return []
+    shown = ", ".join(missing[:10]) + (
+        f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+    )
+    return [
+        f"{len(missing)} document(s) recorded in {manifest_path(settings).name} are missing from "
+        f"the index: {shown}"
+    ]
 
 
 def _probe_vectors(store: Any) -> list[str]:
@@ -120,6 +138,7 @@ def _wipe(settings: Settings) -> None:
         aside = folder.with_name(f"chroma.old-{time.strftime('%Y%m%d-%H%M%S')}")
         folder.rename(aside)
         shutil.rmtree(aside, ignore_errors=True)
+    bump_epoch(settings.data_dir / "index-epoch")  # a running server re-opens the new folder
 
 
 def reindex(settings: Settings, progress: Progress | None = None) -> IngestReport:
@@ -153,14 +172,22 @@ def reindex(settings: Settings, progress: Progress | None = None) -> IngestRepor
         if not path.is_file():
             report.skipped.append(SkippedFile(str(path), f"{doc_id}: the source file is gone"))
             continue
+        restore = Arrival(via=str(src.get("added_via") or "cli"), restore={doc_id: src})
         _merge(
             report,
             assistant.ingest(
-                [path], doc_id=doc_id, title=src.get("title") or None, kind=src.get("kind") or None
+                [path],
+                doc_id=doc_id,
+                title=src.get("title") or None,
+                kind=src.get("kind") or None,
+                origin=str(src.get("origin") or "user"),
+                arrival=restore,
             ),
         )
     if progress:
         progress("", len(own), len(own))
+    if not settings.chroma_url:
+        bump_epoch(settings.data_dir / "index-epoch")  # and re-opens it once more when done
     return report
 
 

@@ -18,13 +18,16 @@ from typing import Any
 from .answering import ExtractiveAnswerer, Library
 from .chunking import Chunk, split_document
 from .config import Settings
+from .dominance import noted
 from .embeddings import default_encoders
 from .errors import CorpusError, InvalidInputError
 from .indexing import DocRecord, Store, make_client
 from .ingestion import SourceDocument, iter_files, make_doc_id
+from .inputs import check_history, check_names, check_text
 from .intent import make_query, user_questions
 from .lexical import LexicalIndex, tokenize
 from .prompts import load_wording
+from .provenance import Arrival, AuditLog, admit, audit_entry
 from .retrieval import HybridRetriever
 from .types import Answer, IngestReport, Kind, Passage, SkippedFile
 
@@ -50,7 +53,10 @@ class Assistant:
         client = make_client(settings)
         lock = None if settings.chroma_url else settings.data_dir / "write.lock"
         reopen = None if settings.chroma_url else lambda: make_client(settings)
-        self.store = Store(client, settings.collection, lock_path=lock, reopen=reopen)
+        epoch = None if settings.chroma_url else settings.data_dir / "index-epoch"
+        self.store = Store(
+            client, settings.collection, lock_path=lock, reopen=reopen, epoch_path=epoch
+        )
         self.lexical = LexicalIndex(self.store, settings.data_dir / "bm25")
         self.minilm, self.use = default_encoders(settings.document_encoder)
         self.retriever = HybridRetriever(
@@ -137,9 +143,15 @@ class Assistant:
         doc_id: str | None = None,
         origin: str = "user",
         progress: Progress | None = None,
+        arrival: Arrival | None = None,
     ) -> IngestReport:
-        """Load, split, embed and commit files; see assistant.ingest for the contract."""
-        given = [Path(p) for p in paths]
+        """Load, split, embed and commit files; see assistant.ingest for the contract.
+
+        Documents not from the bundled corpus are admitted by assistant.provenance: own
+        documents unless ``kind`` says otherwise (a web upload always), stamped with
+        ``arrival`` (default: this process's user, via the API), logged to audit.jsonl.
+        """
+        given = _paths(paths)
         if not given:
             raise InvalidInputError("Nothing to ingest: give at least one file or folder.")
         overrides: dict[str, Any] = {}
@@ -147,6 +159,10 @@ class Assistant:
             overrides["title"] = title
         if kind:
             overrides["kind"] = Kind.from_str(kind).value
+        if origin != "bundled":
+            arrival = arrival or Arrival.local()
+            if arrival.via == "web" or not kind:  # front matter cannot claim policy or paper
+                overrides["kind"] = Kind.OWN.value
         if doc_id:
             overrides["doc_id"] = doc_id
         report = IngestReport()
@@ -162,6 +178,8 @@ class Assistant:
             registry = self.store.registry(fresh=True)
             seen: dict[str, str] = {}
             pending: list[tuple[SourceDocument, list[Chunk], str]] = []
+            supersede: list[tuple[str, str]] = []  # (old doc_id, its new version)
+            audit: list[tuple[SourceDocument, str]] = []
             for done, path in enumerate(files):
                 if progress:
                     progress(path.name, done, len(files))
@@ -170,6 +188,14 @@ class Assistant:
                 except CorpusError as e:
                     report.skipped.append(SkippedFile(str(path), str(e)))
                     continue
+                if arrival is not None:
+                    admission = admit(doc, arrival, registry)
+                    if admission.refusal:
+                        report.skipped.append(SkippedFile(str(path), admission.refusal))
+                        continue
+                    doc = admission.doc
+                    if admission.supersedes:
+                        supersede.append((admission.supersedes, doc.doc_id))
                 if doc.doc_id in seen:
                     report.skipped.append(
                         SkippedFile(
@@ -193,9 +219,18 @@ class Assistant:
                     report.skipped.append(SkippedFile(str(path), "no text to index"))
                     continue
                 pending.append((doc, chunks, "updated" if rec else "added"))
+                audit.append((doc, "updated" if rec else "added"))
                 if sum(len(c) for _, c, _ in pending) >= _EMBED_BATCH_CHUNKS:
                     self._flush(pending, report)
             self._flush(pending, report)
+            for old, new in supersede:
+                if new in report.added:
+                    self.store.annotate(old, superseded_by=new)
+                    report.superseded[new] = old
+            done_ids = set(report.added + report.updated)
+            AuditLog(self.settings.data_dir / "audit.jsonl").append(
+                [audit_entry(d, s) for d, s in audit if arrival and d.doc_id in done_ids]
+            )
             if report.chunks_written:
                 # publish the BM25 index of the new corpus now (on disk, for every process):
                 # otherwise the first question after an ingest would build it (~25 s at 100k)
@@ -259,9 +294,8 @@ class Assistant:
         # refresh the (2 s cached) registry *before* retrieval touches the collections: when
         # another process committed, this re-opens the embedded client so queries see it
         self.store.registry()
-        if not isinstance(question, str):
-            raise InvalidInputError(f"The question must be text, got {type(question).__name__}.")
-        question = " ".join(question.split())
+        question = " ".join(check_text(question, "question").split())
+        sources, kinds = check_names(sources, "sources"), check_names(kinds, "kinds")
         if not question:
             raise InvalidInputError("The question is empty; type what you want to know.")
         if len(question) > MAX_QUESTION_CHARS:
@@ -475,11 +509,12 @@ class Assistant:
         """
         self.ensure_corpus()
         question, src, kind_list = self.validate(question, 5, sources, kinds)
+        history = check_history(history)
         if self.llm is None:
             query = make_query(question, user_questions(history), sources=src, kinds=kind_list)
-            yield from self.extractive.stream(query)
+            yield from noted(self.extractive.stream(query))
             return
-        yield from self.llm.stream(question, history, sources=src, kinds=kind_list)
+        yield from noted(self.llm.stream(question, history, sources=src, kinds=kind_list))
 
     def passage_context(self, passage: Passage, chars: int = 600) -> tuple[str, str]:
         """The document text just before and just after a passage (from neighbouring chunks).
@@ -515,6 +550,26 @@ class Assistant:
             elif int(m.get("ordinal", -2)) == ordinal + 1 and c_end > end:
                 after = text[max(0, end - c_start) :][:chars]
         return before, after
+
+
+def _paths(paths: Any) -> list[Path]:
+    """The paths argument of ingest(), checked: a list of str/Path, not None or one number."""
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    if paths is None or not isinstance(paths, Iterable):
+        raise InvalidInputError(
+            f"ingest() takes a list of file or folder paths, got {type(paths).__name__}."
+        )
+    out = []
+    for p in paths:
+        if not isinstance(p, str | Path):
+            raise InvalidInputError(f"A path must be text or a Path, got {type(p).__name__}.")
+        try:
+            str(p).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInputError(f"The path {str(p)!r} is not valid UTF-8.") from None
+        out.append(Path(p))
+    return out
 
 
 def _conflict(rec: DocRecord | None, path: Path) -> str:

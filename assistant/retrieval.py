@@ -90,6 +90,14 @@ class HybridRetriever:
             if rec.metadata.get("translation_of") and rec.metadata.get("lang", "zh") != lang
         )
 
+    def _superseded(self, sources: list[str] | None) -> list[str]:
+        """Earlier versions of uploads (kept and listed, not searched unless asked for)."""
+        return sorted(
+            rec.doc_id
+            for rec in self.store.registry().values()
+            if rec.metadata.get("superseded_by") and rec.doc_id not in (sources or ())
+        )
+
     def _dense(
         self,
         coll: Any,
@@ -149,7 +157,7 @@ class HybridRetriever:
         # a translation into the other language is not searched: its original is, in the
         # question's language (an English question reads the English paper, not its Chinese
         # rendering; a Chinese one reads both, since USE and the glossary cross languages)
-        exclude = self._other_language_versions(lang)
+        exclude = self._other_language_versions(lang) + self._superseded(sources)
         # filtered out after the query, not by a Chroma `where` (a filtered read on the
         # embedded store fails while another process commits); twice as many asked for
         where = _where(sources, kinds)

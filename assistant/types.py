@@ -115,6 +115,7 @@ class IngestReport:
     skipped: list[SkippedFile] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     chunks_written: int = 0
+    superseded: dict[str, str] = field(default_factory=dict)  # new version -> the one it replaces
 
     @property
     def ok(self) -> bool:
@@ -140,4 +141,5 @@ class IngestReport:
             "removed": self.removed,
             "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
             "chunks_written": self.chunks_written,
+            "superseded": self.superseded,
         }

@@ -120,7 +120,9 @@ def test_own_document_found_with_section_and_title(
 def test_metadata_comes_through(own_docs):
     a, _files = own_docs
     records = {r.doc_id: r for r in a.documents()}
-    assert records["scholarships"].metadata["issuer"] == "Student Affairs Office"
+    # an own document's issuer is what its file claims, kept apart from a policy's issuer
+    assert records["scholarships"].metadata["claimed_issuer"] == "Student Affairs Office"
+    assert "issuer" not in records["scholarships"].metadata
     assert str(records["scholarships"].metadata["date"]).startswith("2024-09-01")
     assert records["teacher-practice"].metadata["author"] == "人事处"
     assert {r.metadata["format"] for r in records.values()} == {"pdf", "docx", "html", "md", "txt"}

@@ -75,7 +75,9 @@ def server(chromium_path: str, data_dir: Path, tmp_path_factory: pytest.TempPath
     built = run_cli("docs", env={"ASSISTANT_DATA_DIR": str(data_dir)})  # builds the index if needed
     assert built.returncode == 0, built.stderr
     private = tmp_path_factory.mktemp("browser") / "data"
-    shutil.copytree(data_dir, private, ignore=shutil.ignore_patterns("feedback.jsonl", "uploads"))
+    shutil.copytree(
+        data_dir, private, ignore=shutil.ignore_patterns("feedback.jsonl", "uploads", "files")
+    )
     with serve(private) as url:
         r = httpx.post(
             f"{url}/gradio_api/upload",
@@ -94,7 +96,9 @@ def server(chromium_path: str, data_dir: Path, tmp_path_factory: pytest.TempPath
         )
         assert "lotus-scheme.md | added | doc\\_id lotus-scheme" in result[0], result[0]
         assert not (private.parent / "lotus-scheme.md").exists()
-        assert not any((private / "uploads").iterdir()), "staging folders are removed"
+        # kept for reindex, content-addressed, under its sanitized base name only
+        kept = [p.relative_to(private / "files") for p in (private / "files").rglob("*.md")]
+        assert [k.name for k in kept] == ["lotus-scheme.md"] and len(kept[0].parts) == 2
         yield url
 
 

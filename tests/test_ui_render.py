@@ -89,7 +89,7 @@ def test_timeline_points_only_dated_policies() -> None:
         {"year": 2019, "level": "State Council", "title": "B"},
     ]
     rows = render.document_rows(records)
-    assert rows[0] == ["b", "B", "", "policy", "", "2019-02-13", "State Council", 3]
+    assert rows[0] == ["b", "B", "", "policy", "", "2019-02-13", "State Council", 3, "", ""]
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from assistant.config import Settings
 from assistant.errors import ConfigError
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
+MIN_PASSWORD_CHARS = 8
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,11 @@ def parse_auth(value: str) -> list[tuple[str, str]]:
         if not sep or not user.strip() or not password:
             raise ConfigError(
                 f"{where.format(n=n)}: expected user:password with a non-empty user and password."
+            )
+        if len(password) < MIN_PASSWORD_CHARS:
+            raise ConfigError(
+                f"{where.format(n=n)}: the password of {user.strip()!r} is {len(password)} "
+                f"characters long; use at least {MIN_PASSWORD_CHARS}."
             )
         pairs.append((user.strip(), password))
     if not pairs:

@@ -16,13 +16,21 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from assistant.citing import added_note
 from assistant.text import escape_md
 from assistant.types import Answer, Passage
 
 from .i18n import catalog, language_of, text
 
 KINDS = ("policy", "paper", "own")  # provenance.<kind>, kind.<kind>, filters.kind_<kind>
-UPLOAD_STATUSES = ("added", "updated", "unchanged", "refused", "skipped")  # upload.<status>
+UPLOAD_STATUSES = (
+    "added",
+    "updated",
+    "unchanged",
+    "refused",
+    "skipped",
+    "version",
+)  # upload.<status>
 STREAM_STEPS = 12  # how many progressively longer texts a streamed answer is sent in
 # GFM turns bare URLs, www. names and e-mail addresses into live links; escape_md leaves them.
 # Breaking the pattern with a Markdown escape keeps the text identical on screen.
@@ -266,7 +274,8 @@ def memo_markdown(
     return "\n".join(lines)
 
 
-DOC_COLUMNS = ["doc_id", "title", "title_zh", "kind", "issuer", "date", "level", "chunks"]
+DOC_COLUMNS = ["doc_id", "title", "title_zh", "kind", "issuer", "date", "level", "chunks", "added",
+               "status"]  # fmt: skip
 
 
 def doc_columns(language: str = "en") -> list[str]:
@@ -302,6 +311,10 @@ def document_rows(records: Iterable[Any], language: str = "en") -> list[list[Any
                 str(meta.get("date", "")),
                 _level_word(level, language) if level else "",
                 int(r.chunks),
+                added_note(meta, language),
+                text(language, "docs.superseded_by", doc_id=str(meta["superseded_by"]))
+                if meta.get("superseded_by")
+                else "",
             ]
         )
     return rows

@@ -1,20 +1,22 @@
 """Upload handling. Input: files a browser sent. Output: per-file results after ingestion.
 
-Each file is checked (type allowlist, size limit, content signature), copied under a fresh
-temporary folder inside <data_dir>/uploads using only a sanitized base name, ingested, and
-the temporary copies are removed afterwards whatever happens.
+Each file is checked (type allowlist, size limit, content signature) and kept, content-
+addressed, as <data_dir>/files/<sha256>/<sanitized base name>: the index records that path,
+so `assistant reindex` restores uploads. A file that is refused or skipped is not kept.
+Uploads are ingested as own documents of the uploader (assistant.provenance), never as policy.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from assistant.errors import AssistantError, CorpusError
+from assistant.provenance import Arrival
 from assistant.sniffing import check_signature
 
 from .render import sanitize_filename
@@ -50,23 +52,23 @@ def check_upload(data: bytes, name: str, max_bytes: int) -> str:
 
 
 def ingest_uploads(
-    assistant: Any, files: Sequence[str | Path], upload_root: Path, max_bytes: int
+    assistant: Any, files: Sequence[str | Path], store_root: Path, max_bytes: int, user: str = ""
 ) -> list[dict[str, str]]:
-    """Check, stage and ingest uploaded files; one result per file.
+    """Check, keep and ingest uploaded files; one result per file.
 
     Args:
         assistant: the Assistant (its .ingest is called once per accepted file).
         files: paths of the uploaded files (in Gradio's upload cache); they are deleted after.
-        upload_root: <data_dir>/uploads; a fresh temp folder is made inside it and removed.
+        store_root: <data_dir>/files, where accepted files are kept by content hash.
         max_bytes: the size limit per file.
+        user: the logged-in user ("" without a login).
 
     Returns:
-        Dicts with file (sanitized name), status (added/updated/unchanged/refused/skipped)
-        and detail.
+        Dicts with file (sanitized name), status (added/version/updated/unchanged/refused/
+        skipped) and detail.
     """
     results: list[dict[str, str]] = []
-    upload_root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix="upload-", dir=upload_root)).resolve()
+    by = user or "web user (no login)"
     try:
         for raw in files:
             src = Path(raw)
@@ -84,20 +86,27 @@ def ingest_uploads(
             if reason:
                 results.append({"file": name, "status": "refused", "detail": reason})
                 continue
-            folder = Path(tempfile.mkdtemp(dir=staging)).resolve()  # one per file: no name clashes
+            folder = (store_root / hashlib.sha256(data).hexdigest()).resolve()
             dest = (folder / name).resolve()
             if dest.parent != folder:  # cannot happen after sanitize_filename; belt and braces
                 results.append({"file": name, "status": "refused", "detail": "bad file name"})
                 continue
-            dest.write_bytes(data)
+            fresh = not dest.exists()
+            folder.mkdir(parents=True, exist_ok=True)
+            if fresh:
+                dest.write_bytes(data)
             try:
-                report = assistant.ingest([dest])
+                report = assistant.ingest([dest], arrival=Arrival(via="web", by=by, file_name=name))
             except AssistantError as e:
+                report = None
                 results.append({"file": name, "status": "skipped", "detail": str(e)})
-                continue
-            results.append(_result(name, report))
+            else:
+                results.append(_result(name, report))
+            if fresh and results[-1]["status"] in {"skipped", "refused"}:
+                dest.unlink(missing_ok=True)  # keep only what the index uses
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
         for raw in files:  # Gradio's cached copy of the upload
             try:
                 Path(raw).unlink(missing_ok=True)
@@ -107,6 +116,13 @@ def ingest_uploads(
 
 
 def _result(name: str, report: Any) -> dict[str, str]:
+    for new, old in report.superseded.items():
+        return {
+            "file": name,
+            "status": "version",
+            "detail": f"doc_id {new}: a new version of {old}, which is kept and listed as "
+            f"superseded; {report.chunks_written} passages indexed",
+        }
     for status in ("added", "updated", "unchanged"):
         ids = getattr(report, status)
         if ids:
