@@ -49,6 +49,9 @@ logger = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm"}
 SIDECAR_SUFFIX = ".meta.yaml"
+# files kept beside documents that are data about them, never documents: sidecar metadata and
+# the requirement records of the gap check (assistant/requirements.py)
+NOT_DOCUMENTS = (SIDECAR_SUFFIX, ".requirements.yaml")
 # Bumped when the way sections get their roles changes: documents are then re-indexed.
 ROLES_VERSION = 1
 _ID_RE = re.compile(r"[^a-z0-9._\-\u4e00-\u9fff]+")
@@ -462,7 +465,7 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
                 if (
                     child.is_file()
                     and not child.name.startswith(".")
-                    and not child.name.endswith(SIDECAR_SUFFIX)
+                    and not child.name.endswith(NOT_DOCUMENTS)
                 ):
                     yield child
         else:
