@@ -4,9 +4,10 @@ Both index the same pre-tokenised text (assistant.lexical.tokenize: stemming, ji
 committed chunks of the bundled corpus; the corpus is then replicated to N chunks (copies of
 the real chunks under new ids and document names) for the timings at scale. Prints, per size:
 bm25s build time (what an add/remove costs today), FTS5 add/remove of one 25-chunk document
-(one transaction), query p50 of both over the golden questions, and the top-10 overlap of FTS5
-with the bm25s ranking (on real chunk ids: the copies of one chunk tie). FTS5's bm25() has fixed k1=1.2, b=0.75 and a different IDF from bm25s
-(Lucene variant, k1=1.5), so rankings differ slightly even on the same tokens.
+(one transaction), query p50 of both over the golden questions, and the top-10 overlap of
+FTS5 with the bm25s ranking (on real chunk ids: the copies of one chunk tie). FTS5's bm25()
+has fixed k1=1.2, b=0.75 and a different IDF from bm25s (Lucene variant, k1=1.5), so rankings
+differ slightly even on the same tokens.
 
 Usage: python benchmarks/lexical_engines.py [--sizes 510,10000,100000]
 """
