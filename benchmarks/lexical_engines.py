@@ -69,6 +69,48 @@ def fts_query(tokens: list[str]) -> str:
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in tokens)
 
 
+def tantivy_engine(rows: list[tuple[str, str, list[str]]]):
+    """Index rows in tantivy (whitespace tokenizer over our tokens); (build s, add, remove, query)."""
+    import tantivy
+
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("tokens", tokenizer_name="whitespace")
+    sb.add_text_field("chunk_id", stored=True, tokenizer_name="raw")
+    sb.add_text_field("doc_id", tokenizer_name="raw", index_option="basic")
+    schema = sb.build()
+    index = tantivy.Index(schema, path=tempfile.mkdtemp(prefix="tantivy-"))
+    writer = index.writer(heap_size=100_000_000, num_threads=1)
+    t0 = time.perf_counter()
+    for c, d, t in rows:
+        writer.add_document(tantivy.Document(tokens=" ".join(t), chunk_id=c, doc_id=d))
+    writer.commit()
+    writer.wait_merging_threads()
+    writer = index.writer(heap_size=50_000_000, num_threads=1)
+    index.reload()
+    build = time.perf_counter() - t0
+
+    def add(doc: list[tuple[str, str, list[str]]]) -> None:
+        for c, d, t in doc:
+            writer.add_document(tantivy.Document(tokens=" ".join(t), chunk_id=c, doc_id=d))
+        writer.commit()
+        index.reload()  # readers see the write
+
+    def remove(doc_id: str) -> None:
+        writer.delete_documents_by_term("doc_id", doc_id)
+        writer.commit()
+        index.reload()
+
+    def query(tokens: list[str]) -> list[str]:
+        q = tantivy.Query.boolean_query(
+            [(tantivy.Occur.Should, tantivy.Query.term_query(schema, "tokens", t)) for t in tokens]
+        )
+        searcher = index.searcher()
+        hits = searcher.search(q, 10).hits
+        return [searcher.doc(addr)["chunk_id"][0] for _, addr in hits]
+
+    return build, add, remove, query
+
+
 def main() -> int:
     """Print the comparison table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -84,7 +126,8 @@ def main() -> int:
           f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")  # fmt: skip
     print(f"{'chunks':>7} {'bm25s build s':>13} {'fts5 build s':>12} {'fts5 add doc s':>14} "
           f"{'fts5 remove s':>13} {'bm25s q p50 ms':>14} {'fts5 q p50 ms':>13} "
-          f"{'top10 overlap':>13}")  # fmt: skip
+          f"{'top10 overlap':>13} | tantivy: {'build s':>7} {'add s':>6} {'remove s':>8} "
+          f"{'q p50 ms':>8} {'overlap':>7}")  # fmt: skip
     for size in (int(x) for x in args.sizes.split(",")):
         rows = replicate(real, size)
         t0 = time.perf_counter()
@@ -139,9 +182,29 @@ def main() -> int:
                 base_fts = {c.split("#")[0] for c in top_fts}
                 overlaps.append(len(base_bm & base_fts) / len(base_bm))
         con.close()
+        tv_build, tv_add, tv_remove, tv_query = tantivy_engine(rows)
+        t0 = time.perf_counter()
+        tv_add(new_doc)
+        tv_t_add = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        tv_remove("new-doc")
+        tv_t_remove = time.perf_counter() - t0
+        lat_tv, over_tv = [], []
+        for q in qs:
+            known = [t for t in q if t in vocab]
+            t0 = time.perf_counter()
+            top_tv = tv_query(q)
+            lat_tv.append(time.perf_counter() - t0)
+            if known:
+                docs, _ = bm.retrieve([known], k=10, show_progress=False, n_threads=1)
+                base_bm = {ids[int(d)].split("#")[0] for d in docs[0]}
+                base_tv = {c.split("#")[0] for c in top_tv}
+                over_tv.append(len(base_bm & base_tv) / len(base_bm))
         print(f"{size:>7} {t_bm:>13.2f} {t_fts:>12.2f} {t_add:>14.3f} {t_remove:>13.3f} "
               f"{1000 * statistics.median(lat_bm):>14.2f} "
-              f"{1000 * statistics.median(lat_fts):>13.2f} {np.mean(overlaps):>13.3f}")  # fmt: skip
+              f"{1000 * statistics.median(lat_fts):>13.2f} {np.mean(overlaps):>13.3f} | "
+              f"{'':9}{tv_build:>7.2f} {tv_t_add:>6.3f} {tv_t_remove:>8.3f} "
+              f"{1000 * statistics.median(lat_tv):>8.2f} {np.mean(over_tv):>7.3f}")  # fmt: skip
     return 0
 
 
