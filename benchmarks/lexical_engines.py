@@ -70,7 +70,7 @@ def fts_query(tokens: list[str]) -> str:
 
 
 def tantivy_engine(rows: list[tuple[str, str, list[str]]]):
-    """Index rows in tantivy (whitespace tokenizer over our tokens); (build s, add, remove, query)."""
+    """Index rows in tantivy (whitespace tokenizer over our tokens): build s + closures."""
     import tantivy
 
     sb = tantivy.SchemaBuilder()
