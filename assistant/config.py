@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 7860
     auth: SecretStr | None = None  # "user:password" or a path to a file of such lines
+    # tokens for the HTTP JSON API (`Authorization: Bearer <token>`), comma-separated
+    api_tokens: SecretStr | None = None
+    api_workers: int = 2  # threads answering API requests (outside the Gradio queue)
+    api_queue: int = 48  # API requests that may wait for a thread; beyond that: 503
     allow_upload: bool | None = None  # None: on for loopback hosts only
     allowed_hosts: str | None = None  # extra Host names the web chat answers to (a,b,c)
     max_upload_mb: int = 20

@@ -168,14 +168,16 @@ class HybridRetriever:
         w_minilm, w_asked, w_use, w_bm25 = SCORE_WEIGHTS[lang]
         asked_too = w_asked > 0 and query != question and self.second_stage
 
-        def minilm_channel() -> tuple[np.ndarray, list[str]]:
-            vec = self.minilm.encode_queries([query])[0]
-            return vec, self._dense(self.store.minilm, vec, dense_n, where, skip)[:n]
+        def minilm_channel() -> tuple[np.ndarray, np.ndarray, list[str]]:
+            # the expanded and the as-asked question in one batch: one onnxruntime call
+            if asked_too:
+                vec, asked = self.minilm.encode_queries([query, question])
+            else:
+                vec = asked = self.minilm.encode_queries([query])[0]
+            return vec, asked, self._dense(self.store.minilm, vec, dense_n, where, skip)[:n]
 
         # The MiniLM channel runs beside the USE and BM25 channels: onnxruntime, NumPy and
         # Chroma release the GIL, so on two cores the channels overlap (~30% less latency).
-        # This thread then encodes the question as asked with MiniLM, which balances the two
-        # threads (~15 ms each) without a third one competing for the two cores.
         minilm_future = _CHANNELS.submit(minilm_channel)
         if query == question:  # nothing to expand: one encoding serves both purposes
             q_use = raw_use = self.use.encode_queries([query])[0]
@@ -198,10 +200,7 @@ class HybridRetriever:
             zh_ids = {cid for cid, _ in zh_hits}
             merged = [(cid, s) for cid, s in lexical_hits if cid not in zh_ids] + zh_hits
             lexical_hits = sorted(merged, key=lambda hit: -hit[1])[:n]
-        asked_minilm = self.minilm.encode_queries([question])[0] if asked_too else None
-        q_minilm, dense_minilm = minilm_future.result()
-        if asked_minilm is None:
-            asked_minilm = q_minilm
+        q_minilm, asked_minilm, dense_minilm = minilm_future.result()
         lexical = [cid for cid, _ in lexical_hits]
         bm25 = dict(lexical_hits)
         best_bm25 = max(bm25.values(), default=0.0) or 1.0

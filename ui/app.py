@@ -527,8 +527,10 @@ def main(
         f"(login {'on' if options.auth else 'off'}, "
         f"upload {'on' if options.allow_upload else 'off'})\n"
     )
+    from .api import api_routes  # the HTTP JSON API on the same server, beside the page
+
     try:
-        _launch(demo, options, settings)
+        _launch(demo, options, settings, routes=api_routes(assistant, options, settings))
     except OSError as e:  # e.g. the port is taken
         raise ConfigError(
             f"Cannot start the web chat on {options.host}:{options.port}: {e}. "
@@ -537,8 +539,10 @@ def main(
     return 0
 
 
-def _launch(demo: Any, options: ServeOptions, settings: Settings) -> None:
-    """Launch with the reviewed Gradio settings (see docs/web.md)."""
+def _launch(
+    demo: Any, options: ServeOptions, settings: Settings, routes: list[Any] | None = None
+) -> None:
+    """Launch with the reviewed Gradio settings (see docs/web.md); `routes` go first."""
     # the login page is Gradio's own and shows one message: both languages, Chinese first
     auth_message = " · ".join(text(lang, "app.auth_message") for lang in ("zh", "en"))
     demo.launch(
@@ -562,8 +566,8 @@ def _launch(demo: Any, options: ServeOptions, settings: Settings) -> None:
         theme=_theme(),
         css=CSS,
         quiet=True,
-        # Host, Origin and login-rate checks and the CSP headers (ui/guard.py)
-        app_kwargs={"middleware": [_guard(options, settings)]},
+        # Host, Origin and login-rate checks and the CSP headers (ui/guard.py); the JSON API
+        app_kwargs={"middleware": [_guard(options, settings)], "routes": routes or []},
     )
 
 
