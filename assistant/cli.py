@@ -271,6 +271,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if args.answers is not None:
         return cmd_eval_answers(args)
+    if args.gaps is not None:
+        from .gap_cli import cmd_eval_gaps
+
+        return cmd_eval_gaps(args, _settings(args))
     results = run_eval(
         _assistant(args),
         Path(args.golden) if args.golden else GOLDEN_DIR,
@@ -387,6 +391,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="score answers, not passages (default: tests/golden/answers/*.jsonl)",
     )
+    p.add_argument(
+        "--gaps",
+        nargs="*",
+        metavar="FOLDER",
+        help="score the gap report on planted plans (default: tests/golden/gaps and its sets)",
+    )
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("serve", help="run the web chat")
@@ -394,6 +404,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int)
     p.add_argument("--allow-upload", action="store_true", default=None)
     p.set_defaults(func=cmd_serve)
+
+    from .gap_cli import add_commands  # `assistant requirements`, `assistant gaps`
+
+    add_commands(sub, _settings, _assistant)
     for command in sub.choices.values():
         # also after the command (`assistant serve --llm ...`); absent there, the value given
         # before the command (or None) stands

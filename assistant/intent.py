@@ -24,17 +24,20 @@ class Intent(StrEnum):
 
 
 _OVERVIEW = re.compile(
-    r"\b(summari[sz]e|summary|overview|outline|in a nutshell|main (points|ideas|findings|"
+    r"\b(summari[sz]e|summary|overview|outline|gist|in a nutshell|main (points|ideas|findings|"
     r"problems|countermeasures|measures|recommendations|requirements)|key (points|takeaways)|"
-    r"list (all|every|the)|what are (all|the main|the key)|"
+    r"list (all|every|the)|what are (all|the main|the key)|(pull|put|bring) together|round up|"
+    r"all (of )?the (national )?(requirements|rules|provisions|measures|countermeasures|targets)|"
     r"what (countermeasures|measures|recommendations|problems|solutions|requirements|strategies)"
     r" (does|do|did) (the|this|it)|which (countermeasures|problems) does)\b|"
-    r"概括|总结|概述|综述|主要内容|讲了什么|说了什么|(有|都有|包括)哪些(对策|措施|问题|要求|建议|规定|内容)|"
-    r"列出|梳理|要点|(提出|提了)了?哪些|一共|总共|全部|所有",
+    r"概括|总结|概述|综述|主要内容|讲了什么|说了什么|(有|都有|包括|存在)哪些(对策|措施|问题|要求|建议|规定|内容)|"
+    r"列出|梳理|要点|(提出|提了)了?哪(些|几)|(一共|总共)(提出|有|包括)?了?哪|全部|所有",
     re.I,
 )
 _FACT = re.compile(
-    r"^\s*(when|what year|which year|in what year|by when|by what year|how many|how much|"
+    r"^\s*((by|in|from|since|until|before|after|for) [^,?]{1,30},\s*)?"
+    r"(when(?= (is|was|were|are|did|does|do|will|would|should|must|can|could|has|have|had)\b)|"
+    r"what year|which year|in what year|by when|by what year|how many|how much|"
     r"how long|how often|how old|who (issued|published|signed|released)|"
     r"which (document|body|bodies|ministry|ministries|department|departments|agency|law|plan|"
     r"policy|round|year)|what('s| is| was) the (document number|number|percentage|share|"
@@ -45,7 +48,7 @@ _FACT = re.compile(
     r"\b(effective date|document number|take effect|took effect|come into force|came into force)\b|"
     r"何时|什么时候|哪一年|哪年|多少|(?<!哪)几[年个次所项篇天月家种类条批轮名位门件]|多久|多长|"
     r"哪个(部门|文件|机构|单位)|"
-    r"哪些部门|哪几个部门|谁(发布|印发|制定)|文号|比例|什么时间(?!要求)|是哪|生效|施行",
+    r"哪些部门|哪几个部门|谁(发布|印发|制定)|文号|比例|什么时间(?!要求)|是哪|生效|施行|什么标准",
     re.I,
 )
 _FOLLOWUP = re.compile(
@@ -58,7 +61,8 @@ _FOLLOWUP = re.compile(
 # What a fact question asks for, and how to see it in a sentence.
 _ASKS = {
     "date": re.compile(
-        r"\b(when|what year|which year|by when|date|deadline|take effect|took effect|"
+        r"\b(when(?! (we|you|they|a|an|the|our|your|their|teachers?|colleges?|students?)\b)|"
+        r"what year|which year|by when|date|deadline|take effect|took effect|"
         r"come into force|came into force|effective)\b|何时|什么时候|哪一年|哪年|什么时间(?!要求)|"
         r"生效|施行|期限|截止",
         re.I,
@@ -154,8 +158,15 @@ def classify(question: str) -> Intent:
     """The intent of one question on its own."""
     if _OVERVIEW.search(question):
         return Intent.OVERVIEW
-    if _FACT.search(question) and not _COMPOUND.search(question.strip().rstrip("?？")):
-        return Intent.FACT  # "when ... and how ...?" asks for more than one fact: not a lookup
+    if _FACT.search(question):
+        compound = _COMPOUND.search(question.strip().rstrip("?？"))
+        if compound is None:
+            return Intent.FACT
+        # "when ... and how should we ...?" asks for more than a fact; "who issued it, and
+        # what's the document number?" asks for two facts
+        rest = question[compound.start() :].split(None, 1)[-1]
+        if compound.group(2) and _FACT.search(rest):
+            return Intent.FACT
     return Intent.TODO
 
 
@@ -197,13 +208,19 @@ def sentence_has(kind: str, sentence: str) -> bool:
     return bool(rx and rx.search(sentence))
 
 
+TERSE_ZH = 10  # characters
+TERSE_EN = 4  # words
+
+
 def is_followup(question: str, previous: str) -> bool:
     """A short question with a reference back ("and for that?", "那经费呢？") after a turn."""
     if not previous:
         return False
     zh = detect_language(question) == "zh"
     short = len(question) <= 20 if zh else len(question.split()) <= 12
-    return short and bool(_FOLLOWUP.search(question))
+    # "中央财政投了多少钱？" right after a question about a programme: too short to stand alone
+    terse = len(question.strip()) <= TERSE_ZH if zh else len(question.split()) <= TERSE_EN
+    return (short and bool(_FOLLOWUP.search(question))) or (terse and "《" not in question)
 
 
 def as_followup(query: Query) -> Query:
@@ -211,6 +228,13 @@ def as_followup(query: Query) -> Query:
     if not query.earlier or query.previous:
         return query
     return replace(query, previous=query.earlier, search_text=f"{query.text} {query.earlier}")
+
+
+def as_standalone(query: Query) -> Query:
+    """The question read on its own (when reading it as a follow-up found no answer)."""
+    if not query.previous:
+        return query
+    return replace(query, previous="", search_text=query.text, intent=classify(query.text))
 
 
 def make_query(

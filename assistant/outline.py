@@ -30,7 +30,9 @@ _OUTLINE_WORDS = re.compile(
     r"give|me|short|brief|what|which|are|is|does|do|the|this|of|a|its|all|how|see|sees|say|says|"
     r"points?|lines?|sentences?|words?|paragraphs?|in|one|two|three|four|five|few|s)\b|"
     r"概括|总结|概述|综述|主要|内容|讲了什么|说了什么|哪些|什么|对策|措施|问题|建议|提出|一共|总共|"
-    r"全部|所有|一下|帮我|这篇|有|了|的|是|吗|呢|么|[一二三四五几]句话?|简要|简单|用",
+    r"全部|所有|一下|帮我|这篇|有|了|的|是|吗|呢|么|[一二三四五几]句话?|简要|简单|用|"
+    r"逐条|逐一|列出来?|列一下|哪几条|几条|出来|认为|现在|目前|当前|存在|"
+    r"\b(can|could|you|please|list|tell|us|on|from|about|for|it)\b",
     re.I,
 )
 _SUMMARY_WORDS = re.compile(
@@ -42,6 +44,24 @@ _PROBLEM_WORDS = re.compile(r"\bproblems?\b|问题", re.I)
 _MEASURE_WORDS = re.compile(
     r"\b(countermeasures?|measures|recommendations?|solutions?)\b|对策|措施|建议", re.I
 )
+# "§4.3", "section 2", "Part 2", "4.1节", "第二部分": a section of the paper named by number
+_SECTION_REF = re.compile(
+    r"(?:§|\bsection\s+|\bpart\s+|\bchapter\s+)\s*(\d(?:\.\d)?)|(\d\.\d)\s*节|"
+    r"第\s*([\d一二三四五])\s*(?:部分|节|章)",
+    re.I,
+)
+_NUMERALS = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5"}
+
+
+def section_keys(question: str) -> set[str]:
+    """The section keys a question names by number ("§4.3" -> "4.3", "第二部分" -> "2")."""
+    keys = set()
+    for m in _SECTION_REF.finditer(question):
+        key = m.group(1) or m.group(2) or m.group(3)
+        keys.add(_NUMERALS.get(key, key))
+    return keys
+
+
 _POLICY_WORDS = re.compile(
     r"\b(requirements?|rules?|policy|policies|law|briefs?)\b|要求|政策|规定|文件", re.I
 )
@@ -80,13 +100,20 @@ class PaperOutline:
         if query.kinds and "paper" not in query.kinds:
             return False
         text = query.text
-        if _POLICY_WORDS.search(text):
-            return False
+        if _POLICY_WORDS.search(text) or section_keys(text):
+            return False  # a policy overview, or one section of the paper ("summarise §2")
         if not (PAPER_WORDS.search(text) or _OUTLINE_WORDS.search(text)):
             return False
         # what is left once the words of an overview request are removed: a topic, or nothing
+        # (the paper's own title names the paper, not a topic)
         rest = _OUTLINE_WORDS.sub(" ", PAPER_WORDS.sub(" ", text))
-        return len(tokens(rest) - generic_tokens()) <= 1
+        return len(tokens(rest) - generic_tokens() - self._title_tokens()) <= 1
+
+    def _title_tokens(self) -> frozenset[str]:
+        paper = self.library.paper_id()
+        rows = self.library.chunks(paper, None)[:1] if paper else []
+        meta = rows[0][2] if rows else {}
+        return tokens(f"{meta.get('title', '')} {meta.get('title_zh', '')}")
 
     def outline(self, query: Query) -> Answer | None:
         """The paper's countermeasures (§4.x) with the problems (§3) they answer."""

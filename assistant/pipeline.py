@@ -25,7 +25,7 @@ from .indexing import DocRecord, Store, make_client
 from .ingestion import SourceDocument, iter_files, make_doc_id
 from .inputs import check_history, check_names, check_text
 from .intent import make_query, user_questions
-from .lexical import LexicalIndex
+from .lexical import LexicalIndex, tokenize
 from .prompts import load_wording
 from .provenance import Arrival, AuditLog, admit, audit_entry
 from .retrieval import HybridRetriever
@@ -77,6 +77,7 @@ class Assistant:
         )
         self._versions_cache: tuple[str, dict[str, dict[str, str]]] = ("", {})
         self._names_cache: tuple[str, dict[str, set[str]]] = ("", {})
+        self._words_cache: tuple[str, list[tuple[str, str, frozenset[str]]]] = ("", [])
         self._sections: OrderedDict[tuple[str, str, int | None], list[Any]] = OrderedDict()
         self._sections_lock = threading.Lock()
         self._corpus_checked = False
@@ -395,7 +396,30 @@ class Assistant:
         for doc_id, names in self._title_names().items():
             if any(name in lowered for name in names):
                 found.extend(v for v in self.versions(doc_id).values() if v not in found)
+        if found:
+            return found
+        # "the 2017 industry-education integration opinions": the document's year and most of
+        # the words of one of its titles
+        asked = set(tokenize(question))
+        for doc_id, year, words in self._title_words():
+            if year and year in question and len(words & asked) >= 3 and len(words - asked) <= 2:
+                found.extend(v for v in self.versions(doc_id).values() if v not in found)
         return found
+
+    def _title_words(self) -> list[tuple[str, str, frozenset[str]]]:
+        """(doc_id, year, the words of one title) for the policy documents' titles."""
+        key = self.store.fingerprint()
+        if self._words_cache[0] != key:
+            entries = []
+            for rec in self.store.registry().values():
+                if rec.kind == "policy" and not rec.metadata.get("translation_of"):
+                    year = str(rec.metadata.get("date", ""))[:4]
+                    for title in (rec.title, str(rec.metadata.get("title_zh", ""))):
+                        words = frozenset(tokenize(_core_title(title)))
+                        if words:
+                            entries.append((rec.doc_id, year, words))
+            self._words_cache = (key, entries)
+        return self._words_cache[1]
 
     def _title_names(self) -> dict[str, set[str]]:
         """doc_id -> the lower-cased core titles of the policy documents (per corpus version)."""
@@ -405,7 +429,10 @@ class Assistant:
             for rec in self.store.registry().values():
                 if rec.kind == "policy" and not rec.metadata.get("translation_of"):
                     titles = (rec.title, str(rec.metadata.get("title_zh", "")))
+                    # a brief may list the names it is widely known by ("职教20条")
+                    aliases = str(rec.metadata.get("aliases", "")).split(", ")
                     names[rec.doc_id] = {_core_title(t).lower() for t in titles} - {""}
+                    names[rec.doc_id] |= {a.strip().lower() for a in aliases if len(a.strip()) > 3}
             self._names_cache = (key, names)
         return self._names_cache[1]
 

@@ -14,11 +14,13 @@ from .errors import PromptError
 # name -> key -> the exact placeholders the key must use
 EXTRACTIVE_SCHEMA: dict[str, set[str]] = {
     "intro": {"question"},
+    "caveat": {"quote", "ref"},
     **{
         f"{prefix}_{name}": set()
         for prefix in ("group", "label")
         for name in (
             "policy",
+            "policy_permits",
             "target",
             "policy_advice",
             "policy_background",

@@ -5,7 +5,10 @@ Two checks, both needed for an answer:
 2. *coverage*: every distinctive term of the question (a country, a school level, a region, a
    year or round the question names, a scope word listed in ``data/scope.yaml``) occurs in the
    passages found for it. "Which colleges are on the third-round list for 2030-2034?" finds the
-   2019 first round, strongly similar, but the passages never say 2030: not covered.
+   2019 first round, strongly similar, but the passages never say 2030: not covered. A fact
+   question also names the thing it wants measured ("课时费按什么标准", "how much subsidy per
+   apprentice"): a rare word of it (by general word frequency, ``wordfreq``) that none of the
+   passages use means they state some other number.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from .glossary import expansion
+from .lexical import tokenize
 from .types import Passage
 
 # Support: per passage, English questions combine the USE cosine with the question as asked
@@ -38,6 +43,50 @@ _ROUND = re.compile(
 _CJK = re.compile(r"[\u3400-\u9fff]")
 # a name the question quotes or titles (《...》, "...") must be found as written
 _QUOTED = re.compile(r"《([^》]{2,60})》|“([^”]{2,40})”|\"([^\"]{2,40})\"")
+
+
+# A fact question's word rarer than this (Zipf scale: 3 = once per million words) and absent
+# from every passage found is the thing it asks about, which they do not state. Common words
+# ("teacher", "老师") are synonyms the texts word differently, not a missing subject.
+RARE_ZIPF = 3.6
+_INTERROGATIVE = re.compile(r"多少|多长|多久|哪|几|什么|怎|如何|是否")
+_NOUN_TAGS = ("n", "vn", "l", "i")
+_NOT_NOUN = re.compile(r"(i[sz]e[sd]?|ing|ed|ly|ous|ive|ful|able|ible)$")
+
+
+@lru_cache(maxsize=1)
+def _posseg() -> object:
+    import logging
+
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba.posseg
+
+
+def _zipf(word: str, language: str) -> float:
+    from wordfreq import zipf_frequency
+
+    return float(zipf_frequency(word, language))
+
+
+def rare_terms(question: str) -> list[str]:
+    """The question's rare content words (Chinese nouns, English words of 4+ letters)."""
+    if _CJK.search(question):
+        seg = _posseg()
+        words = [
+            w
+            for w, flag in seg.lcut(question)  # type: ignore[attr-defined]
+            if len(w) >= 2
+            and _CJK.fullmatch(w[0])
+            and flag.startswith(_NOUN_TAGS)
+            and not _INTERROGATIVE.search(w)
+        ]
+        return [w for w in dict.fromkeys(words) if _zipf(w, "zh") < RARE_ZIPF]
+    # English has no tagger here: words shaped like verbs, adverbs and adjectives are left out
+    words = [w for w in re.findall(r"[A-Za-z][a-z]{3,}", question) if not _NOT_NOUN.search(w)]
+    return [w for w in dict.fromkeys(words) if _zipf(w.lower(), "en") < RARE_ZIPF]
 
 
 def _unquote(text: str) -> str:
@@ -106,19 +155,45 @@ def _found(matcher: re.Pattern[str] | str, text: str) -> str:
     return m.group(0) if m else ""
 
 
-def uncovered_terms(question: str, passages: Iterable[Passage]) -> list[str]:
+# "Which colleges were on the A-grade list?", "第二批试点城市具体是哪些城市？": a question for
+# names is answered only by passages that name some (a college, a city); counts are no names
+_NAMES_ASKED = (
+    (
+        re.compile(
+            r"\bwhich (colleges|schools|universities|institutions|polytechnics)\b(?! should)|"
+            r"哪些(学校|院校|高职院校|大学|学院)|哪(几|十)所"
+        ),
+        re.compile(
+            r"\b[A-Z][a-z]+ (Polytechnic|College|University|Institute)\b|"
+            r"[\u4e00-\u9fff]{2,12}(职业技术学院|职业学院|技术大学|大学)"
+        ),
+        {"en": "the names of the colleges", "zh": "具体院校名单"},
+    ),
+    (
+        re.compile(r"\bwhich cities\b|哪些城市|哪几个城市"),
+        re.compile(
+            r"\b[A-Z][a-z]+ (City|Municipality)\b|[\u4e00-\u9fff]{2,4}(?<!城)市(?![域场级民])"
+        ),
+        {"en": "the names of the cities", "zh": "具体城市名单"},
+    ),
+)
+
+
+def uncovered_terms(question: str, passages: Iterable[Passage], *, measured: str = "") -> list[str]:
     """The question's distinctive terms that none of the passages (or their titles) mention.
 
     Args:
         question: the question as asked (a follow-up: as read in its context).
         passages: what retrieval found for it (both languages of a document count).
+        measured: a fact question as the user wrote it, whose rare words name what it asks
+            to be stated (checked too); "" for other questions.
 
     Returns:
         The terms, as the question wrote them, in order; [] when everything is covered.
     """
     corpus = "\n".join(
         f"{p.title}\n{p.metadata.get('title_zh', '')}\n{p.metadata.get('title_en', '')}\n"
-        f"{p.section}\n{p.text}"
+        f"{p.metadata.get('date', '')}\n{p.section}\n{p.text}"
         for p in passages
     )
     lowered = corpus.lower()
@@ -139,4 +214,20 @@ def uncovered_terms(question: str, passages: Iterable[Passage]) -> list[str]:
         phrase = m.group(0)
         if phrase.lower().replace("-", " ") not in lowered.replace("-", " "):
             missing.append(phrase)
+    language = "zh" if _CJK.search(question) else "en"
+    for asks, names, what in _NAMES_ASKED:
+        if asks.search(question) and not names.search(corpus):
+            missing.append(what[language])
+    if measured:
+        stems = set(tokenize(corpus))
+        for word in rare_terms(measured):
+            if word in corpus or word.lower() in lowered or expansion(word):
+                continue  # found, or a word the glossary knows ("高职") for what the texts say
+            # "subsidy" is covered by "subsidies"; a Chinese compound whose parts the texts use
+            # ("优惠政策") is worded differently
+            parts = [t for t in tokenize(word) if t != word or not _CJK.search(word)]
+            if parts and all(t in stems for t in parts):
+                continue
+            if word not in missing:
+                missing.append(word)
     return missing

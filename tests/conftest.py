@@ -91,3 +91,19 @@ def stop_process(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+GAP_PLANS = REPO / "tests" / "golden" / "gaps"
+GAP_ENV = {"ASSISTANT_AUTO_INGEST": "false", "ASSISTANT_DOCUMENT_ENCODER": "onnx"}
+
+
+@pytest.fixture(scope="session")
+def gap_data_dir(tmp_path_factory) -> Path:
+    """A data dir holding only the planted college plans (ingested by the CLI, kind own)."""
+    folder = tmp_path_factory.mktemp("gap-plans") / "data"
+    plans = [str(p) for p in sorted(GAP_PLANS.glob("*.md"))]  # not truth.yaml beside them
+    out = run_cli(
+        "ingest", *plans, "--kind", "own", env={**GAP_ENV, "ASSISTANT_DATA_DIR": str(folder)}
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    return folder

@@ -302,3 +302,238 @@ def test_chinese_refusal_names_closest_documents_once_and_in_chinese(corpus_assi
     closest = answer.body.split("最接近的材料", 1)[1]
     assert "National Demonstrative" not in closest  # the brief's Chinese version is named
     assert closest.count("国家示范性高等职业院校建设计划") == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("Who issued it, and what's the document number?", Intent.FACT),  # two facts
+        ("When was it issued and how should we implement it?", Intent.TODO),
+        (
+            "Pull together all the national requirements on dual-qualified teachers.",
+            Intent.OVERVIEW,
+        ),
+        ("高职院校兼职教师的课时费一般按什么标准发？", Intent.FACT),
+    ],
+)
+def test_two_facts_in_one_question_stay_a_lookup_and_pulling_together_is_an_overview(
+    question, intent
+):
+    assert classify(question) is intent
+
+
+@pytest.mark.parametrize(
+    ("question", "term"),
+    [
+        ("高职院校兼职教师的课时费一般按什么标准发？", "课时费"),
+        ("设立职业本科学校，占地面积要达到多少？", "占地面积"),
+        ("How much subsidy per apprentice does the state pay under the apprenticeship pilot?", ""),
+    ],
+)
+def test_fact_question_about_something_no_passage_states_is_not_covered(
+    corpus_assistant, question, term
+):
+    answer = corpus_assistant.ask(question)
+    assert not answer.grounded
+    assert term in answer.body.splitlines()[0]
+
+
+def test_fact_question_worded_with_common_synonyms_is_still_answered(corpus_assistant):
+    # "老师" and "多长时间" are not in the briefs as written, but they are common words
+    answer = corpus_assistant.ask("专业课老师每5年到企业实践的时间是多长时间？")
+    assert answer.grounded
+    assert "6个月" in answer.body.splitlines()[0]
+
+
+def test_what_to_do_points_are_actions_not_fragments_or_cross_references(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "How do we go about building a stronger dual-qualified teaching team?"
+    )
+    assert answer.grounded
+    body = answer.body
+    assert "(see that brief)" not in body and "see that brief" not in body
+    quotes = re.findall(r"“([^”]+)”", body)
+    assert quotes and all(len(q.split()) >= 6 for q in quotes)
+
+
+def test_problem_context_is_the_problem_sentence_nearest_the_question(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "实训平台这块我们该怎么建、怎么用，才能真正把学生的创新能力带起来？"
+    )
+    # §3(3) is about subsidies and honorary titles: no context for a question on platforms
+    assert "荣誉称号所带来的收益" not in answer.body
+
+
+def test_followup_about_the_problem_itself_quotes_the_problem(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "这个问题会影响到哪些方面的质量？", history=[("论文里讲的第二个问题是什么？", "")]
+    )
+    assert "实训基地的建设质量" in answer.body
+
+
+@pytest.mark.parametrize(
+    ("sentence", "group"),
+    [
+        ("企业专业人员经教学能力培训合格的，可担任专职或兼职教师（第46条）。", "policy_permits"),
+        ("Colleges may hire part-time teachers from enterprises.", "policy_permits"),
+        ("扩大职业院校聘用兼职教师的自主权。", "policy_permits"),
+        ("Teachers must spend at least 6 months in enterprises every 5 years.", "policy"),
+        ("企业依法应当接收教师实践。", "policy"),
+        ("", "policy"),
+    ],
+)
+def test_a_provision_that_only_permits_is_not_grouped_as_an_obligation(sentence, group):
+    from assistant.citing import point_group
+
+    p = Passage(
+        text=sentence,
+        doc_id="d",
+        title="T",
+        section="s",
+        score=1.0,
+        citation="",
+        metadata={"kind": "policy"},
+    )
+    assert point_group(p, Role.PROVISION, sentence) == group
+
+
+def test_notes_on_sources_are_never_points_but_travel_with_the_point(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "What are the 2022 targets of the national vocational education reform plan?"
+    )
+    points = [line for line in answer.body.splitlines() if re.match(r"\d+\. ", line)]
+    assert points
+    assert not any("Conflict noted" in line or "facts sheet" in line for line in points)
+    # the list of goals is quoted whole, not cut after its first item
+    assert "50 high-level higher vocational schools" in answer.body
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "这篇论文一共提出了哪几条对策？帮我逐条列出来。",
+        "论文认为现在高职院校高技能人才培养存在哪些问题？",
+        "Can you give me a short summary of the paper on training high-skilled talent from an "
+        "innovation-driven perspective?",
+    ],
+)
+def test_overview_requests_in_other_words_get_the_outline(corpus_assistant, question):
+    answer = corpus_assistant.ask(question)
+    assert answer.grounded
+    assert "§4" in answer.body or "§3" in answer.body
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What fine does the Vocational Education Law impose on an enterprise that refuses to host "
+        "teachers for practice?",
+        "教师企业实践考核不合格的，学校应当给予什么处分？",
+        "How do US community colleges train technicians?",
+    ],
+)
+def test_penalties_and_other_countries_the_corpus_does_not_cover_are_declined(
+    corpus_assistant, question
+):
+    assert not corpus_assistant.ask(question).grounded
+
+
+def test_a_short_provision_is_quoted_whole_with_its_condition(corpus_assistant):
+    answer = corpus_assistant.ask("校企合作的收入能不能用来给老师发绩效？")
+    assert "符合国家规定的，这部分收入不计入绩效工资总量" in answer.body
+    en = corpus_assistant.ask(
+        "Can we use the money we earn from school-enterprise cooperation to pay our teachers more?"
+    )
+    assert "Where state rules allow, this part is not counted" in en.body
+    # the tax rule for enterprises hosting teachers is no pay rule for teachers
+    assert "income tax" not in en.body
+
+
+def test_a_terse_question_after_a_turn_is_read_against_it(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "中央财政投了多少钱？", history=[("国家示范性高职院校建设计划是哪年启动的？", "")]
+    )
+    assert "20亿元" in answer.body.splitlines()[-1] or "20亿元" in answer.body
+    assert answer.citations[0].doc_id.startswith("policy-2006-national-demonstrative")
+
+
+def test_a_document_is_found_by_the_name_it_is_widely_known_by(corpus_assistant):
+    answer = corpus_assistant.ask("When was the 20 Articles on vocational education made public?")
+    assert "13 Feb 2019" in answer.body.splitlines()[0]
+
+
+def test_a_count_question_with_yigong_is_a_lookup_and_policy_documents_keep_to_policy(
+    corpus_assistant,
+):
+    assert classify("双高计划第一轮一共入选了多少所？") is Intent.FACT
+    answer = corpus_assistant.ask(
+        "Pull together every requirement on dual-qualified teachers in the policy documents we have."
+    )
+    assert answer.grounded
+    assert all(p.kind == "policy" for p in answer.citations)
+
+
+def test_how_many_x_is_answered_by_the_sentence_that_counts_x(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "How many measures does the 2023–2025 industry-education integration empowerment plan "
+        "contain?"
+    )
+    assert "19 measures" in answer.body.splitlines()[0]
+    share = corpus_assistant.ask(
+        "By 2022, what share of professional-course teachers were meant to be dual-qualified?"
+    )
+    assert "more than half" in share.body.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("When we revise our talent training plans, what should we build into them?", Intent.TODO),
+        ("When should colleges apply?", Intent.FACT),
+        ("Give me the gist of the paper in a few lines.", Intent.OVERVIEW),
+    ],
+)
+def test_a_when_clause_is_not_a_date_question(question, intent):
+    assert classify(question) is intent
+
+
+def test_a_document_named_by_year_and_title_words_is_the_one_answered_from(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "How should we bring enterprise people into our teaching, according to the 2017 "
+        "industry-education integration opinions?"
+    )
+    assert answer.grounded
+    assert {p.doc_id for p in answer.citations} <= {
+        "policy-2017-deepening-industry-education-integration",
+        "policy-2017-deepening-industry-education-integration-zh",
+    }
+
+
+def test_a_named_section_of_the_paper_is_summarised_from_that_section(corpus_assistant):
+    answer = corpus_assistant.ask("Summarise Part 2 of the paper for me.")
+    assert answer.grounded
+    assert {str(p.metadata.get("section_key")) for p in answer.citations} == {"2"}
+
+
+def test_a_question_for_names_the_passages_do_not_give_is_not_covered(corpus_assistant):
+    answer = corpus_assistant.ask("第二批国家产教融合试点城市具体是哪些城市？")
+    assert not answer.grounded
+    assert "城市名单" in answer.body.splitlines()[0]
+
+
+def test_the_label_follows_the_sentence_that_answered_not_the_whole_paragraph(corpus_assistant):
+    from assistant.citing import point_group  # noqa: F401  (grouping is checked through the answer)
+
+    answer = corpus_assistant.ask("校企合作的收入能不能用来给老师发绩效？")
+    # Art. 41 permits paying teachers from cooperation income; quoted whole, labelled as a permission
+    assert "符合国家规定的" in answer.body
+    assert answer.body.lstrip().startswith("**国家政策允许的做法")
+
+
+def test_an_unverified_document_number_says_so_wherever_it_is_shown(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "What's the document number of the 2014 per-student funding opinion?"
+    )
+    assert "财教〔2014〕352号, number unverified" in answer.text
+    zh = corpus_assistant.ask("1+X证书制度试点方案的文号是什么？")
+    assert "文号待核实" in zh.text

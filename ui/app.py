@@ -28,6 +28,7 @@ from assistant.errors import AssistantError, ConfigError
 
 from . import render
 from .access import ServeOptions, resolve
+from .gaps_tab import build_gaps_tab
 from .i18n import gradio_translations, language_of, text
 from .uploads import ALLOWED_SUFFIXES, ingest_uploads
 
@@ -440,6 +441,7 @@ def build_app(assistant: Any, options: ServeOptions) -> Any:
                     )
                 else:
                     gr.Markdown(L("upload.off"))
+            build_gaps_tab(assistant, L, ui_lang)  # "Check our documents"
 
         # ------------------------------------------------------------ events
         source_outputs = [overview, *accordions, *bodies]
