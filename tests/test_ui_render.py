@@ -305,3 +305,27 @@ def test_memo_uploads_and_documents_in_chinese() -> None:
     assert rows[0][3:7] == ["政策", "", "2019", "国务院"] and rows[2][6] == "campus"
     assert render.document_choices(records[:1], "zh") == [("甲（政策）", "a")]
     assert render.document_choices(records[:1]) == [("A (policy)", "a")]
+
+
+def test_links_in_titles_and_metadata_stay_text_and_uploads_say_who_added_them() -> None:
+    """Issue 16: a title or metadata value with a URL was a live link in the sources panel."""
+    import dataclasses
+
+    p = dataclasses.replace(
+        _passage(
+            kind="own",
+            issuer="",
+            date="",
+            added_by="dean",
+            added_via="web",
+            added_at="2026-12-03T07:00:00+00:00",
+        ),
+        title="Plan, see http://evil.example/x and www.evil.example",
+    )
+    detail = render.source_detail(1, p)
+    assert "://" not in detail and "www." not in detail.lower()
+    assert "Added: added by dean via web, 2026-12-03" in detail
+    answer = Answer(text="x [1]", citations=[p], grounded=True)
+    memo = render.memo_markdown([render.turn_record("q?", answer)])
+    refs = memo.split("References")[1]
+    assert "evil.example" in refs and "://" not in refs and "www." not in refs.lower()
