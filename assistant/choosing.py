@@ -40,10 +40,10 @@ MAX_POINTS = {Intent.FACT: 3, Intent.TODO: 5, Intent.OVERVIEW: 8}
 # scale, bonuses included). Chosen on tests/golden/answers/dev.jsonl and holdout.jsonl.
 RELATIVE_CUT = {Intent.FACT: 0.06, Intent.TODO: 0.14, Intent.OVERVIEW: 0.14}
 MAX_PER_SECTION = 2
+MAX_PER_NAMED = 4
 MAX_PER_OWN_DOCUMENT = 2  # points one own document may give an answer (issue 16: one upload
 # echoing common questions took over a third of all answers)
 BESIDE_OWN_CUT = 0.4  # how far below an own-only answer's best point the policy point may be
-MAX_PER_NAMED = 4
 MIN_DOCUMENTS = 2  # a what-to-do answer from one document looks for another ...
 WIDE_CUT = 0.15  # ... this far below the best sentence
 ENGLISH_WEIGHT = 0.5  # share of MiniLM in an English sentence's cosine (the rest is USE)
