@@ -462,7 +462,8 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
                 if (
                     child.is_file()
                     and not child.name.startswith(".")
-                    and not child.name.endswith(SIDECAR_SUFFIX)
+                    # metadata and requirement records of a document, not documents
+                    and not child.name.endswith((SIDECAR_SUFFIX, ".requirements.yaml"))
                 ):
                     yield child
         else:
