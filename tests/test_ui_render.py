@@ -130,8 +130,8 @@ def test_upload_text_is_escaped_in_results() -> None:
         ("127.0.0.1", None, None, True),
         ("localhost", None, None, True),
         ("::1", None, None, True),
-        ("0.0.0.0", "dean:pw", None, False),
-        ("10.1.2.3", "dean:pw", True, True),
+        ("0.0.0.0", "dean:pw-long-enough", None, False),
+        ("10.1.2.3", "dean:pw-long-enough", True, True),
     ],
 )
 def test_access_rules(host: str, auth: str | None, flag: bool | None, upload: bool) -> None:
@@ -144,13 +144,15 @@ def test_network_host_needs_login_and_auth_files_parse(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"Refusing to serve on 0\.0\.0\.0 without a login"):
         access.resolve(Settings(), host="0.0.0.0")
     users = tmp_path / "users.txt"
-    users.write_text("# staff\ndean:pw1\n\nhr:pw:with:colons\n", encoding="utf-8")
-    assert access.parse_auth(str(users)) == [("dean", "pw1"), ("hr", "pw:with:colons")]
+    users.write_text("# staff\ndean:password1\n\nhr:pw:with:colons\n", encoding="utf-8")
+    assert access.parse_auth(str(users)) == [("dean", "password1"), ("hr", "pw:with:colons")]
     users.write_text("dean\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="line 1"):
         access.parse_auth(str(users))
     with pytest.raises(ConfigError, match="non-empty"):
         access.parse_auth("dean:")
+    with pytest.raises(ConfigError, match="use at least 8"):
+        access.parse_auth("dean:x")
 
 
 def test_inert_breaks_autolinks_without_changing_the_visible_text() -> None:
@@ -303,3 +305,27 @@ def test_memo_uploads_and_documents_in_chinese() -> None:
     assert rows[0][3:7] == ["政策", "", "2019", "国务院"] and rows[2][6] == "campus"
     assert render.document_choices(records[:1], "zh") == [("甲（政策）", "a")]
     assert render.document_choices(records[:1]) == [("A (policy)", "a")]
+
+
+def test_links_in_titles_and_metadata_stay_text_and_uploads_say_who_added_them() -> None:
+    """Issue 16: a title or metadata value with a URL was a live link in the sources panel."""
+    import dataclasses
+
+    p = dataclasses.replace(
+        _passage(
+            kind="own",
+            issuer="",
+            date="",
+            added_by="dean",
+            added_via="web",
+            added_at="2026-12-03T07:00:00+00:00",
+        ),
+        title="Plan, see http://evil.example/x and www.evil.example",
+    )
+    detail = render.source_detail(1, p)
+    assert "://" not in detail and "www." not in detail.lower()
+    assert "Added: added by dean via web, 2026-12-03" in detail
+    answer = Answer(text="x [1]", citations=[p], grounded=True)
+    memo = render.memo_markdown([render.turn_record("q?", answer)])
+    refs = memo.split("References")[1]
+    assert "evil.example" in refs and "://" not in refs and "www." not in refs.lower()

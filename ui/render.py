@@ -167,8 +167,11 @@ def source_detail(
     ):
         if meta.get(name):
             fields.append((key, escape_md(str(meta[name]))))
-    lines = [f"**[{n}] {escape_md(passage.title)}**", ""]
-    lines += [f"- {text(lang, key, value=value)}" for key, value in fields]
+    if passage.kind == "own" and added_note(meta, lang):  # who added an upload, when, how
+        fields.append(("source.added", escape_md(added_note(meta, lang))))
+    # titles and metadata are text: no link may form in them (inert), as in the passages
+    lines = [f"**[{n}] {inert(escape_md(passage.title))}**", ""]
+    lines += [f"- {text(lang, key, value=inert(value))}" for key, value in fields]
     if meta.get("quote"):
         lines += ["", text(lang, "source.quoted"), "", "> " + _inline(str(meta["quote"])), ""]
     lines += ["", text(lang, "source.passage"), "", "> " + _inline(passage.text), ""]
@@ -266,10 +269,8 @@ def memo_markdown(
         lines += [text(language, "memo.references"), ""]
         for s in refs.values():
             section = f", §{escape_md(s['section'])}" if s["section"] else ""
-            lines.append(
-                f"- {escape_md(s['title'])} ({escape_md(s['doc_id'])}){section} — "
-                f"{provenance(s['kind'], language)}"
-            )
+            line = f"- {escape_md(s['title'])} ({escape_md(s['doc_id'])}){section} — "
+            lines.append(inert(line) + provenance(s["kind"], language))
         lines.append("")
     return "\n".join(lines)
 
