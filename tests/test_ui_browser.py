@@ -165,7 +165,7 @@ def test_chat_in_the_browser_is_offline_streamed_cited_and_inert(
             assert page.locator("#chat img[src='x'], #sources-col img[src='x']").count() == 0
             assert page.locator("a[href^='http://evil.example']").count() == 0
 
-            page.get_by_role("tab", name="Documents").click()
+            page.get_by_role("tab", name="Documents", exact=True).click()
             page.get_by_text("policy-2006-national-demonstrative").first.wait_for()
             page.wait_for_timeout(1500)
             page.screenshot(path=str(ARTIFACTS / "ui-documents.png"), full_page=True)
@@ -266,7 +266,7 @@ def test_chinese_browser_gets_the_chinese_page_and_can_switch_to_english(
             page.get_by_text("谢谢！已将以下问题的回答记录为").wait_for()
             page.screenshot(path=str(ARTIFACTS / "ui-zh-answer.png"), full_page=True)
 
-            page.get_by_role("tab", name=ZH_WORDS["tab.documents"]).click()
+            page.get_by_role("tab", name=ZH_WORDS["tab.documents"], exact=True).click()
             page.get_by_text(ZH_WORDS["docs.column_doc_id"], exact=True).first.wait_for()
             page.locator("svg text", has_text=ZH_WORDS["docs.timeline"]).first.wait_for()
             plot = page.evaluate(
@@ -286,7 +286,7 @@ def test_chinese_browser_gets_the_chinese_page_and_can_switch_to_english(
             language.fill("English")
             page.get_by_role("option", name="English").first.click()
             page.locator("[role=dialog] button").first.click()  # the panel's close button
-            page.get_by_role("tab", name=EN_WORDS["tab.chat"]).click()
+            page.get_by_role("tab", name=EN_WORDS["tab.chat"], exact=True).click()
             page.locator("#ask", has_text=EN_WORDS["chat.ask"]).wait_for()
             assert page.title() == EN_WORDS["app.title"]
             page.locator("#examples button", has_text=EN_WORDS["example.2"]).wait_for()
