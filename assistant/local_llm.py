@@ -312,12 +312,17 @@ def parse_points(raw: str) -> list[tuple[str, int]]:
     return points
 
 
+def _unmark(text: str) -> str:
+    """Point text without any [n] the model typed (and no space left before punctuation)."""
+    return re.sub(r"\s+(?=[.,;:!?。，；：！？])", "", _MARKER_RE.sub("", text)).strip()
+
+
 def render_points(points: Sequence[tuple[str, int]], count: int) -> str:
     """The reply as the other backends write it: one list item per point, every sentence of a
     point followed by its passage's [n]; all points with source 0 -> the not-in-sources
     sentinel; points with source 0 among cited ones are left out (the model says they are not
     in the passages). Markers the model typed itself are removed: only the source counts."""
-    cited = [(_MARKER_RE.sub("", t).strip(), s) for t, s in points if 1 <= s <= count]
+    cited = [(_unmark(t), s) for t, s in points if 1 <= s <= count]
     cited = [(t, s) for t, s in cited if t]
     if not cited:
         return NOT_IN_SOURCES if points else ""
@@ -353,7 +358,7 @@ def _chat_model(model: LocalModel, timeout: float) -> Any:
             return "xllamacpp-local"
 
         def _generate(
-            self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
+            self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **_: Any
         ) -> ChatResult:
             chat = [
                 {"role": roles.get(m.type, "user"), "content": str(m.content)} for m in messages
