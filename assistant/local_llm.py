@@ -21,6 +21,7 @@ lock), so a timeout returns at once while the model is stopped at its next token
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib
 import json
@@ -190,6 +191,20 @@ class LocalModel:
             raise ModelUnavailableError(f"xllamacpp could not load {gguf}: {e}") from e
         self.address = str(self._server.listening_address)
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+        atexit.register(self.close)
+
+    def close(self, wait: float = 300.0) -> None:
+        """Stop any generation, wait for it to end, then free the model (idempotent).
+
+        Registered with atexit: the runtime crashes (SIGSEGV) if the interpreter exits while
+        its worker thread is still inside a generation.
+        """
+        self._stop.set()
+        if self._lock.acquire(timeout=wait):
+            self._server = None
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            self._lock.release()
 
     def chat(
         self,
@@ -224,8 +239,12 @@ class LocalModel:
             }
         if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
             raise LLMError(f"the local model was busy for {timeout:g} s")
+        if self._server is None:
+            self._lock.release()
+            raise LLMError("the local model was closed")
         events: queue.Queue[tuple[str, Any]] = queue.Queue()
         stop = threading.Event()
+        server = self._server
 
         def callback(chunk: dict[str, Any]) -> bool:
             if "error" in chunk or ("code" in chunk and "choices" not in chunk):
@@ -235,11 +254,11 @@ class LocalModel:
                 delta = (choice.get("delta") or {}).get("content")
                 if delta:
                     events.put(("text", delta))
-            return stop.is_set()  # True stops generation at this token
+            return stop.is_set() or self._stop.is_set()  # True stops generation at this token
 
         def work() -> None:
             try:
-                self._server.handle_chat_completions(request, callback)
+                server.handle_chat_completions(request, callback)
             except Exception as e:  # surfaced to the caller as an LLMError
                 events.put(("error", {"message": str(e)}))
             finally:
@@ -315,6 +334,28 @@ def parse_points(raw: str) -> list[tuple[str, int]]:
 def _unmark(text: str) -> str:
     """Point text without any [n] the model typed (and no space left before punctuation)."""
     return re.sub(r"\s+(?=[.,;:!?。，；：！？])", "", _MARKER_RE.sub("", text)).strip()
+
+
+_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def numbers_found(text: str, passage: Passage) -> bool:
+    """Whether every number a point states occurs in the passage it cites (a 1.5B model
+    invents figures: "the retirement age is 60 [1]" cited to a passage about funding)."""
+    source = f"{passage.text}\n{passage.section}\n{passage.title}"
+    return all(n in source for n in _NUMBER_RE.findall(_unmark(text)))
+
+
+def checked_points(
+    points: Sequence[tuple[str, int]], passages: Sequence[Passage]
+) -> list[tuple[str, int]]:
+    """The points whose numbers their cited passage states (source 0 and bad ids kept as is:
+    render_points drops them)."""
+    return [
+        (t, s)
+        for t, s in points
+        if not 1 <= s <= len(passages) or numbers_found(t, passages[s - 1])
+    ]
 
 
 def render_points(points: Sequence[tuple[str, int]], count: int) -> str:
@@ -399,11 +440,12 @@ class LocalAnswerer(LLMAnswerer):
             {"role": "system", "content": str(system.content)},
             {"role": "user", "content": f"{user.content}\n\n{self.format_note}"},
         ]
-        count = len(ctx["passages"])
+        passages: list[Passage] = ctx["passages"]
+        count = len(passages)
         shown = 0
         raw = ""
         for raw in self.local.chat(messages, timeout=self.timeout, schema=answer_schema(count)):
-            points = parse_points(raw)
+            points = checked_points(parse_points(raw), passages)
             if len(points) > shown:
                 shown = len(points)
                 text = render_points(points, count)
@@ -412,7 +454,13 @@ class LocalAnswerer(LLMAnswerer):
         points = parse_points(raw)
         if not points and raw.strip():
             raise LLMError("the reply did not follow the JSON schema")
-        yield render_points(points, count)
+        kept = checked_points(points, passages)
+        if len(kept) < len(points):
+            logger.warning(
+                "dropped %d point(s) stating numbers their passage does not",
+                len(points) - len(kept),
+            )
+        yield render_points(kept, count) if kept else NOT_IN_SOURCES
 
     def _verified_answer(self, ctx: dict[str, Any], reply: str) -> Answer:
         language: str = ctx["language"]

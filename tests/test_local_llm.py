@@ -51,6 +51,22 @@ def test_points_are_rendered_with_app_written_markers_per_sentence():
     assert render_points([("x", 7)], 3) == NOT_IN_SOURCES  # a source outside 1..n cites nothing
 
 
+def test_points_stating_numbers_their_passage_lacks_are_dropped():
+    from assistant.local_llm import checked_points
+    from assistant.types import Passage
+
+    funding = Passage(
+        text="Set up special construction funds and expand their coverage.",
+        doc_id="paper",
+        title="Paper",
+        section="4.4 Support",
+        score=1.0,
+        citation="Paper, §4.4",
+    )
+    points = [("The retirement age for teachers is 60. [1]", 1), ("Set up special funds.", 1)]
+    assert checked_points(points, [funding]) == [("Set up special funds.", 1)]
+
+
 def test_answer_language_check_uses_the_eval_bar():
     assert body_language_ok("- 提高教师薪酬，确保公平。 [1]", "zh")
     assert not body_language_ok("- Improve the salary system of teachers. [1]", "zh")
