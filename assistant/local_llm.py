@@ -430,11 +430,11 @@ class LocalAnswerer(LLMAnswerer):
         super().__init__(assistant, chat_model=_chat_model(self.local, settings.llm_timeout))
         self.format_note = load_prompt(settings.prompts_dir, "local_format", frozenset()).format()
 
-    def _retrieve(self, inputs: dict[str, Any]) -> list[Passage]:
-        return super()._retrieve(inputs)[:LOCAL_K]
-
     def _reply(self, ctx: dict[str, Any]) -> Iterator[str]:
         """The rendered points so far, one more each time the model finishes a point."""
+        # the model sees the best LOCAL_K passages; the refusal gate and the fallback use all
+        # RETRIEVE_K, and markers 1..LOCAL_K name the same passages in both lists
+        ctx = {**ctx, "passages": ctx["passages"][:LOCAL_K]}
         system, user = self._answer_messages(ctx)
         messages = [
             {"role": "system", "content": str(system.content)},
