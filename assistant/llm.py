@@ -607,12 +607,3 @@ def _reason(error: BaseException) -> str:
 
 def _notice(language: str, key: str, **values: Any) -> str:
     return _NOTICES.get(language, _NOTICES["en"])[key].format(**values)
-
-
-def get_answerer(assistant: Assistant) -> LLMAnswerer:
-    """The Assistant's LLMAnswerer, built on first use if the Assistant did not build it."""
-    answerer = getattr(assistant, "llm", None)
-    if answerer is None:
-        answerer = LLMAnswerer(assistant)
-        assistant.llm = answerer
-    return answerer
