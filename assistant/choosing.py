@@ -106,6 +106,10 @@ EDITORIAL_SENTENCE = re.compile(
     r"differ by source|事实清单|事实表|核实|说法不一",
     re.I,
 )
+_DAY_OR_MONTH = re.compile(
+    r"\b(January|February|March|April|May|June|July|August|September|October|November|"
+    r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\b|\d{1,2}\s*[月日]"
+)
 _NOT_MEASURES = frozenset({Role.BACKGROUND, Role.SUMMARY})
 
 _RECENT = re.compile(
@@ -403,7 +407,9 @@ def _whole_provisions(chosen: list[Point]) -> list[Point]:
     quoted: dict[tuple[str, str], int] = {}
     for c in chosen:
         clause = bool(_CLAUSE.search(c.sentence))  # "researchers can hold shares ...;"
-        whole = c.role in (Role.PROVISION, Role.TARGET) or clause
+        # a policy's paragraphs are short and say one thing: "对……企业给予奖励" goes with the
+        # sentence on what the reward is
+        whole = c.role in (Role.PROVISION, Role.TARGET) or c.passage.kind == "policy" or clause
         paragraph = _paragraph(c) if whole and not c.more else ""
         if not paragraph:
             out.append(c)
@@ -519,6 +525,8 @@ def _with_complements(
             key=lambda c: (
                 c.passage.section != lead.passage.section,
                 c.passage.doc_id != lead.passage.doc_id,
+                # "dated 29 March 2019, announced 1–2 April" before "the 2019 plan launched it"
+                -len(_DAY_OR_MONTH.findall(c.sentence)) if kind == "date" else 0,
                 -c.score,
             ),
             default=None,

@@ -537,3 +537,17 @@ def test_an_unverified_document_number_says_so_wherever_it_is_shown(corpus_assis
     assert "财教〔2014〕352号, number unverified" in answer.text
     zh = corpus_assistant.ask("1+X证书制度试点方案的文号是什么？")
     assert "文号待核实" in zh.text
+
+
+def test_when_and_by_whom_gets_the_dated_sentence_and_the_plan_by_its_common_name(
+    corpus_assistant,
+):
+    en = corpus_assistant.ask("When was the Double High Plan issued, and by whom?")
+    assert "MOE–MOF" in en.body.splitlines()[0] and "April 2019" in en.body.splitlines()[0]
+    zh = corpus_assistant.ask("双高计划是什么时候、由哪些部门印发的？")
+    assert zh.citations[0].doc_id.startswith("policy-2019-double-high-plan")
+
+
+def test_a_policy_paragraph_is_quoted_with_what_the_reward_is(corpus_assistant):
+    answer = corpus_assistant.ask("如何激励企业参与校企合作？")
+    assert "金融、财政、土地支持" in answer.body
