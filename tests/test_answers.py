@@ -551,3 +551,8 @@ def test_when_and_by_whom_gets_the_dated_sentence_and_the_plan_by_its_common_nam
 def test_a_policy_paragraph_is_quoted_with_what_the_reward_is(corpus_assistant):
     answer = corpus_assistant.ask("如何激励企业参与校企合作？")
     assert "金融、财政、土地支持" in answer.body
+
+
+def test_motivating_teachers_gets_the_pay_measure(corpus_assistant):
+    answer = corpus_assistant.ask("How can we motivate teachers to train high-skilled talent?")
+    assert "improve the salary system" in answer.body
