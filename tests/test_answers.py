@@ -556,3 +556,15 @@ def test_a_policy_paragraph_is_quoted_with_what_the_reward_is(corpus_assistant):
 def test_motivating_teachers_gets_the_pay_measure(corpus_assistant):
     answer = corpus_assistant.ask("How can we motivate teachers to train high-skilled talent?")
     assert "improve the salary system" in answer.body
+
+
+def test_what_level_did_they_have_to_reach_is_a_lookup(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "What per-student funding level did higher vocational colleges have to reach by 2017?"
+    )
+    assert "12,000 yuan" in answer.body.splitlines()[0]
+
+
+def test_an_overview_of_requirements_is_not_cut_to_one_point(corpus_assistant):
+    answer = corpus_assistant.ask("把国家对教师企业实践的要求梳理一下。")
+    assert len(re.findall(r"^\d+\. ", answer.body, re.M)) >= 3
