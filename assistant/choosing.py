@@ -19,6 +19,7 @@ import numpy as np
 
 from .citing import permits_only
 from .evidence import (
+    FACT_DOCUMENT_FLOOR,
     PRESCRIPTIVE,
     YEARS,
     Encoder,
@@ -63,6 +64,7 @@ MAX_BULLETS = 8
 # a clause the splitter cut at a semicolon: it starts in lower case or ends with ";"
 _CLAUSE = re.compile(r"^\s*(- )?[a-z]|[;；]\s*$")
 COUNTED_BONUS = 0.2
+ROUND_BONUS = 0.1
 _NUMBER_WORDS = (
     r"\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"
     r"twenty|thirty|forty|fifty|hundred|dozen"
@@ -72,6 +74,9 @@ _HOW_MANY_EN = re.compile(
     r"([a-z][a-z-]+)",
     re.I,
 )
+# "how many colleges": the briefs count them as schools, institutions or units
+_INSTITUTIONS = ("colle", "schoo", "insti", "unit")
+_COUNTED_ALIKE = {stem: _INSTITUTIONS for stem in _INSTITUTIONS}
 _HOW_MANY_ZH = re.compile(r"(?:多少|几)([所个项名家条批位门种类轮])")
 MAX_PARAGRAPH = 600  # characters of a provision quoted whole ...
 MAX_PARAGRAPH_SENTENCES = 4  # ... and sentences
@@ -209,8 +214,7 @@ class SentenceChooser:
             c.caveat = self._caveat(c)
         listed = {s for c in chosen for s, _ in c.more}
         chosen = [c for c in chosen if c.sentence not in listed]
-        if query.intent is not Intent.FACT:
-            chosen = _whole_provisions(chosen)
+        chosen = _whole_provisions(chosen, clauses_only=query.intent is Intent.FACT)
         if _about_problems(query):
             return chosen  # "which areas does this problem affect": the problem is the answer
         return _without_answered_problems(chosen)
@@ -268,9 +272,24 @@ class SentenceChooser:
         top = max(p.score for p in passages) or 1.0
         counted = _counted(query.text) if "quantity" in query.asks else None
         candidates: list[Point] = []
+        counting: set[int] = set()
+        asked_rounds = rounds(query.text) if query.intent is Intent.FACT else set()
         for row in rows:
             p = row.passage
-            if query.intent is Intent.FACT and not states_the_fact(query, row, top, ev):
+            if _other_round(asked_rounds, row):
+                continue
+            counts = counted is not None and counted(row.sentence, row.tokens)
+            if (
+                query.intent is Intent.FACT
+                and not states_the_fact(query, row, top, ev)
+                # "how many key tasks": the sentence that counts them, in a document near the
+                # best, answers whatever section retrieval ranked first
+                and not (
+                    counts
+                    and p.score >= FACT_DOCUMENT_FLOOR * top
+                    and (p.doc_id, p.section) in ev.dated
+                )
+            ):
                 continue
             if query.intent is not Intent.FACT and EDITORIAL_SENTENCE.search(row.sentence):
                 continue  # a note on the brief's sources is no requirement or measure
@@ -288,14 +307,21 @@ class SentenceChooser:
                 # "When was the Double High Plan issued?" is about the document of that title,
                 # not about a brief that mentions it
                 score += TITLE_WEIGHT * ev.titled[p.doc_id]
-                if counted is not None and counted(row.sentence, row.tokens):
+                if counts:
                     score += (
                         COUNTED_BONUS  # "how many measures": "19 measures", not "8 departments"
                     )
             score += _bonus(query, row.role, row.sentence)
+            if asked_rounds & (rounds(row.sentence) | rounds(row.passage.section)):
+                score += ROUND_BONUS  # "第一轮入选了多少所": the first-round list's section
             if query.intent is Intent.FACT and _CROSS_REFERENCE.search(row.sentence):
                 score -= CROSS_REFERENCE_PENALTY  # the fact is the referenced brief's to state
             candidates.append(Point(row.sentence, p, score, row.role, row.vec))
+            if counts:
+                counting.add(id(candidates[-1]))
+        if counting:
+            # "how many key tasks": "56 key tasks", never the "nine bodies" that issued it
+            candidates = [c for c in candidates if id(c) in counting]
         candidates.sort(key=lambda c: -c.score)
         if candidates and query.intent is Intent.TODO:
             _favour_linked_measures(candidates)
@@ -385,13 +411,39 @@ def _latest_date_first(query: Query, candidates: list[Point]) -> None:
         candidates.sort(key=lambda c: -c.score)
 
 
+_ORDINALS = {
+    "first": 1, "1st": 1, "one": 1, "1": 1, "一": 1, "首": 1,
+    "second": 2, "2nd": 2, "two": 2, "2": 2, "二": 2,
+    "third": 3, "3rd": 3, "three": 3, "3": 3, "三": 3,
+}  # fmt: skip
+_ROUND_OF = re.compile(
+    r"\b(first|second|third|1st|2nd|3rd)[- ](?:round|batch|cycle)\b"
+    r"|\b(?:round|batch|cycle) (one|two|three|1|2|3)\b"
+    r"|(?:第([一二三123])|(首))[轮批]",
+    re.I,
+)
+
+
+def rounds(text: str) -> set[int]:
+    """The rounds or batches a text names ("the first round", "round two", "第二轮", "首批")."""
+    return {_ORDINALS[next(g for g in m.groups() if g).lower()] for m in _ROUND_OF.finditer(text)}
+
+
+def _other_round(asked: set[int], row: Row) -> bool:
+    """The sentence (or, when it names none, its section) is about another round than the one
+    asked: "round two at 220 institutions" does not say how many the first round had."""
+    named = rounds(row.sentence) or rounds(row.passage.section)
+    return bool(asked and named and not named & asked)
+
+
 def _counted(question: str) -> Callable[[str, frozenset[str]], bool] | None:
     """For "how many X" / "多少所": a test that a sentence counts X (its noun or measure word
     next to a number), or None when the question names nothing countable."""
     m = _HOW_MANY_EN.search(question)
     if m:
-        noun = re.escape(m.group(1).lower()[:5])
-        near = re.compile(rf"\b({_NUMBER_WORDS})\s+([\w-]+\s+)?{noun}", re.I)
+        stem = m.group(1).lower()[:5]
+        nouns = "|".join(re.escape(n) for n in _COUNTED_ALIKE.get(stem, (stem,)))
+        near = re.compile(rf"\b({_NUMBER_WORDS})\s+([\w-]+\s+)?({nouns})", re.I)
         return lambda sentence, words: bool(near.search(sentence))
     m = _HOW_MANY_ZH.search(question)
     if m:
@@ -400,16 +452,21 @@ def _counted(question: str) -> Callable[[str, frozenset[str]], bool] | None:
     return None
 
 
-def _whole_provisions(chosen: list[Point]) -> list[Point]:
+def _whole_provisions(chosen: list[Point], *, clauses_only: bool = False) -> list[Point]:
     """A short provision or target is quoted as the whole paragraph that holds the chosen
-    sentence: "may go as remuneration ..." keeps its condition "where state rules allow"."""
+    sentence: "may go as remuneration ..." keeps its condition "where state rules allow". A
+    fact's sentence only when the splitter cut it at a semicolon ("141所" without "共197所")."""
     out: list[Point] = []
     quoted: dict[tuple[str, str], int] = {}
     for c in chosen:
-        clause = bool(_CLAUSE.search(c.sentence))  # "researchers can hold shares ...;"
+        # "researchers can hold shares ...;", or the part after such a semicolon
+        clause = bool(_CLAUSE.search(c.sentence)) or _after_semicolon(c)
         # a policy's paragraphs are short and say one thing: "对……企业给予奖励" goes with the
         # sentence on what the reward is
-        whole = c.role in (Role.PROVISION, Role.TARGET) or c.passage.kind == "policy" or clause
+        whole = clause or (
+            not clauses_only
+            and (c.role in (Role.PROVISION, Role.TARGET) or c.passage.kind == "policy")
+        )
         paragraph = _paragraph(c) if whole and not c.more else ""
         if not paragraph:
             out.append(c)
@@ -424,6 +481,12 @@ def _whole_provisions(chosen: list[Point]) -> list[Point]:
         quoted[(c.passage.chunk_id, paragraph)] = len(out)
         out.append(dataclasses.replace(c, sentence=paragraph, caveat="", core=c.sentence))
     return out
+
+
+def _after_semicolon(point: Point) -> bool:
+    """The splitter cut the point's sentence from the clause before it at a semicolon."""
+    at = point.passage.text.find(point.sentence)
+    return at > 0 and point.passage.text[:at].rstrip()[-1:] in (";", "；")
 
 
 def _paragraph(point: Point) -> str:

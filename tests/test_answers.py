@@ -568,3 +568,28 @@ def test_what_level_did_they_have_to_reach_is_a_lookup(corpus_assistant):
 def test_an_overview_of_requirements_is_not_cut_to_one_point(corpus_assistant):
     answer = corpus_assistant.ask("把国家对教师企业实践的要求梳理一下。")
     assert len(re.findall(r"^\d+\. ", answer.body, re.M)) >= 3
+
+
+def test_how_many_is_answered_by_the_sentence_that_counts_them(corpus_assistant):
+    # the issuers sentence ("nine bodies") ranked first; the count sits in another section
+    tasks = corpus_assistant.ask(
+        "How many key tasks are in the 2020–2023 vocational education quality improvement and "
+        "excellence action plan?"
+    )
+    assert "56 key tasks" in tasks.body.splitlines()[0]
+    measures = corpus_assistant.ask("2023年出台的产教融合赋能提升行动方案一共有多少条举措？")
+    assert "19条举措" in measures.body.splitlines()[0]
+    assert "八个部门" not in measures.body
+
+
+def test_a_round_asked_for_is_not_answered_with_another_round(corpus_assistant):
+    # "round two at 220 institutions" counts schools too, but not the first round's
+    en = corpus_assistant.ask(
+        "How many colleges were selected in the first round of the Double High Plan?"
+    )
+    assert "197" in en.body.splitlines()[0] and "220" not in en.body
+    # the count after a semicolon is quoted with the clause before it ("共197所" and "141所")
+    zh = corpus_assistant.ask(
+        "那第一轮入选了多少所？", [("双高计划是什么？主要建设目标是什么？", "")]
+    )
+    assert "197所" in zh.body and "141所" in zh.body
