@@ -37,7 +37,7 @@ from .citing import (
     sources_section,
 )
 from .evidence import Encoder, sentence_vectors
-from .intent import Intent, Query, as_followup, as_standalone
+from .intent import Intent, Query, as_followup, as_standalone, asking_part
 from .outline import PAPER_WORDS, PaperOutline, section_keys
 from .roles import Role, passage_role
 from .support import is_supported, uncovered_terms
@@ -240,7 +240,7 @@ class ExtractiveAnswerer:
         if not is_supported(usable, query.language):
             text = words["not_covered"].format(coverage=self.library.coverage(query.language))
             return self._refused(query, text)
-        measured = query.text if query.intent is Intent.FACT else ""
+        measured = asking_part(query.text) if query.intent is Intent.FACT else ""
         missing = uncovered_terms(query.search_text, usable, measured=measured)
         if missing:
             terms = "、".join(missing) if query.language == "zh" else ", ".join(missing)

@@ -47,7 +47,8 @@ _FACT = re.compile(
     r"(did|does|do|was|is|were|are|must|should|has|have))\b|"
     r"\b((on|from|by|since|until) )?what date\b|\bwhat (is|was|were|are) the (minimum|maximum|"
     r"number|share|percentage|amount|deadline|date|target|standard|document number|ratio)\b|"
-    r"\b(effective date|document number|take effect|took effect|come into force|came into force)\b|"
+    r"\b(effective date|document number|doc(ument)? (number|no\.?)|take effect|took effect|"
+    r"come into force|came into force)\b|"
     r"何时|什么时候|哪一年|哪年|多少|(?<!哪)几[年个次所项篇天月家种类条批轮名位门件]|多久|多长|"
     r"哪个(部门|文件|机构|单位)|"
     r"哪些部门|哪几个部门|谁(发布|印发|制定)|文号|比例|什么时间(?!要求)|是哪|生效|施行|什么标准",
@@ -90,7 +91,7 @@ _ASKS = {
         re.I,
     ),
     "docnumber": re.compile(
-        r"\b(document number|doc(ument)? no\.?|reference number)\b|文号|发文字号", re.I
+        r"\b(document number|doc(ument)? (no\.?|number)|reference number)\b|文号|发文字号", re.I
     ),
     "document": re.compile(
         r"\b(which (document|law|plan|policy)|name of the|title of)\b|哪个文件|什么文件", re.I
@@ -156,8 +157,21 @@ _COMPOUND = re.compile(
 )
 
 
+# "我们想拉几家企业一起共建……，该拿哪些政策去谈？": after a verb, in a clause the question goes
+# on from, 几 is "a few", not "how many"
+_A_FEW = re.compile(
+    r"(?<=[请拉找选派招聘引进办建搞开设组请邀])几(?=[家位个名所门项支批][^，,。；;？?]*[，,。；;])"
+)
+
+
+def _asking(question: str) -> str:
+    """The question with its indefinite 几 ("a few") read as 些, which asks for no count."""
+    return _A_FEW.sub("些", question)
+
+
 def classify(question: str) -> Intent:
     """The intent of one question on its own."""
+    question = _asking(question)
     if _OVERVIEW.search(question):
         return Intent.OVERVIEW
     if _FACT.search(question):
@@ -174,7 +188,7 @@ def classify(question: str) -> Intent:
 
 def asked_types(question: str) -> frozenset[str]:
     """What kind of fact a question asks for (empty for non-fact questions)."""
-    asks = {name for name, rx in _ASKS.items() if rx.search(question)}
+    asks = {name for name, rx in _ASKS.items() if rx.search(_asking(question))}
     if "docnumber" in asks:
         asks.discard("quantity")  # "what is the document number" asks for a 文号, not a count
     if "money" in asks:
@@ -239,6 +253,33 @@ def as_standalone(query: Query) -> Query:
     return replace(query, previous="", search_text=query.text, intent=classify(query.text))
 
 
+# Who is asking, not what: "Dean here -", "HR office here.", "Teaching affairs office question:",
+# "您好，我是教务处的，". Left in, it pulls every cosine towards nothing in the texts.
+_PREAMBLE = re.compile(
+    r"^\s*((hi|hello|dear [\w ]{1,20})[,!.]?\s+)?"
+    r"(([\w'’&/ -]{1,40}?\s+(here|speaking)|[\w'’&/ -]{1,40}?\bquestion|quick question)"
+    r"\s*[.,:;!–—-]+\s*)?",
+    re.I,
+)
+_PREAMBLE_ZH = re.compile(r"^\s*((您好|你好)[，,！!。]?\s*)?(我是[^，,。？?]{1,12}[，,。]\s*)?")
+
+
+def asking_part(question: str) -> str:
+    """The sentences of a question that ask for a fact ("What's the doc number ...?"), not
+    the asker's purpose around them ("Need it for a report footnote.")."""
+    parts = re.findall(r"[^.?!。？！]+[.?!。？！]*", question)
+    asking = [p for p in parts if _FACT.search(p.strip())]
+    return "".join(asking) or question
+
+
+def without_preamble(question: str) -> str:
+    """The question without a greeting or the asker's introduction (or as asked, if that is
+    all there is)."""
+    rest = question[_PREAMBLE.match(question).end() :]  # type: ignore[union-attr]
+    rest = rest[_PREAMBLE_ZH.match(rest).end() :]  # type: ignore[union-attr]
+    return rest if len(rest.strip()) >= 4 else question
+
+
 def make_query(
     question: str,
     previous_questions: list[str],
@@ -253,7 +294,9 @@ def make_query(
     if follow and intent is Intent.TODO:
         # "and for new teachers?" keeps the shape of the question it follows
         intent = classify(previous)
-    search_text = f"{question} {previous}" if follow else question
+    asks = asked_types(question)
+    asked = without_preamble(question)
+    search_text = f"{asked} {previous}" if follow else asked
     return Query(
         text=question,
         language=detect_language(question),
@@ -261,7 +304,7 @@ def make_query(
         search_text=search_text,
         previous=previous if follow else "",
         earlier=previous,
-        asks=asked_types(question),
+        asks=asks,
         sources=tuple(sources) if sources else None,
         kinds=tuple(kinds) if kinds else None,
     )

@@ -593,3 +593,43 @@ def test_a_round_asked_for_is_not_answered_with_another_round(corpus_assistant):
         "那第一轮入选了多少所？", [("双高计划是什么？主要建设目标是什么？", "")]
     )
     assert "197所" in zh.body and "141所" in zh.body
+
+
+def test_who_is_asking_is_not_part_of_the_question(corpus_assistant):
+    # "Dean here - ..." pulled every cosine down until the question was refused
+    answer = corpus_assistant.ask(
+        "Dean here - we're opening a new on-campus training centre next term. How should "
+        "teaching actually run there and what kinds of activities should it host?"
+    )
+    assert answer.grounded and "case analysis" in answer.body
+
+
+def test_a_few_is_not_how_many():
+    # 请几位 / 拉几家 in a clause the question goes on from is "a few", not a count
+    q = "学院打算从企业请几位技能大师来带学生，政策上能怎么操作？"
+    assert classify(q) is Intent.TODO
+    assert classify("首批试点有几个证书？") is Intent.FACT
+
+
+def test_hiring_master_graduates_is_answered_by_the_rule_on_new_graduates(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "Can we just hire fresh master's graduates as professional-course teachers?"
+    )
+    assert answer.grounded and "3 years" in answer.body
+    # as a school level, postgraduate education is still out of scope
+    assert not corpus_assistant.ask("What do the policies say about master's programmes?").grounded
+
+
+def test_the_askers_purpose_is_not_a_missing_term(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "What's the doc number of the 20 Articles on vocational education? Need it for a report "
+        "footnote."
+    )
+    assert "国发〔2019〕4号" in answer.body.splitlines()[0]
+
+
+def test_countermeasures_in_a_nutshell_is_the_outline(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "Give me the paper's countermeasures in a nutshell - all of them, one line each."
+    )
+    assert answer.grounded and "4 countermeasures" in answer.body
