@@ -87,7 +87,7 @@ _PERMITS = re.compile(
     re.I,
 )
 _OBLIGES = re.compile(
-    r"\b(must|shall|should|required|requires|is to|are to|has to|have to|needs? to|no less than|"
+    r"\b(must|shall|should|required|requires|is to|are to|has to|have to|needs?|no less than|"
     r"at least|may not|cannot|can not)\b|"
     r"应当|应该|必须|(?<![必无])须|不得|不少于|至少|(?<![适对反响供相])应(?![用届])",
     re.I,

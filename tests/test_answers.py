@@ -379,6 +379,11 @@ def test_followup_about_the_problem_itself_quotes_the_problem(corpus_assistant):
         ("扩大职业院校聘用兼职教师的自主权。", "policy_permits"),
         ("Teachers must spend at least 6 months in enterprises every 5 years.", "policy"),
         ("企业依法应当接收教师实践。", "policy"),
+        # "needs MOE approval" binds, whatever MOE "can also" allow in the same paragraph
+        (
+            "An undergraduate-level school needs MOE approval, and MOE can also let majors.",
+            "policy",
+        ),
         ("", "policy"),
     ],
 )
