@@ -312,7 +312,7 @@ class SentenceChooser:
                         COUNTED_BONUS  # "how many measures": "19 measures", not "8 departments"
                     )
             score += _bonus(query, row.role, row.sentence)
-            if asked_rounds & (rounds(row.sentence) | rounds(row.passage.section)):
+            if asked_rounds and asked_rounds & (rounds(row.sentence) | rounds(row.passage.section)):
                 score += ROUND_BONUS  # "第一轮入选了多少所": the first-round list's section
             if query.intent is Intent.FACT and _CROSS_REFERENCE.search(row.sentence):
                 score -= CROSS_REFERENCE_PENALTY  # the fact is the referenced brief's to state
@@ -432,8 +432,10 @@ def rounds(text: str) -> set[int]:
 def _other_round(asked: set[int], row: Row) -> bool:
     """The sentence (or, when it names none, its section) is about another round than the one
     asked: "round two at 220 institutions" does not say how many the first round had."""
+    if not asked:
+        return False
     named = rounds(row.sentence) or rounds(row.passage.section)
-    return bool(asked and named and not named & asked)
+    return bool(named and not named & asked)
 
 
 def _counted(question: str) -> Callable[[str, frozenset[str]], bool] | None:

@@ -294,7 +294,6 @@ def make_query(
     if follow and intent is Intent.TODO:
         # "and for new teachers?" keeps the shape of the question it follows
         intent = classify(previous)
-    asks = asked_types(question)
     asked = without_preamble(question)
     search_text = f"{asked} {previous}" if follow else asked
     return Query(
@@ -304,7 +303,7 @@ def make_query(
         search_text=search_text,
         previous=previous if follow else "",
         earlier=previous,
-        asks=asks,
+        asks=asked_types(question),
         sources=tuple(sources) if sources else None,
         kinds=tuple(kinds) if kinds else None,
     )
