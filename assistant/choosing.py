@@ -14,6 +14,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -48,6 +49,10 @@ BESIDE_OWN_CUT = 0.4  # how far below an own-only answer's best point the policy
 MIN_DOCUMENTS = 2  # a what-to-do answer from one document looks for another ...
 WIDE_CUT = 0.15  # ... this far below the best sentence
 ENGLISH_WEIGHT = 0.5  # share of MiniLM in an English sentence's cosine (the rest is USE)
+# a sentence scores at least this share of its section heading's cosine: under "What teachers
+# should learn during enterprise practice", "First, how production is organised" answers
+# "what should they be learning" though its own words do not say so
+HEADING_SHARE = 0.8
 TITLE_WEIGHT = 0.3  # a fact question's words found in the title of the sentence's document
 PRIOR_WEIGHT = 0.3  # the retrieval score of the sentence's passage, relative to the best ...
 PRIOR_POWER = 1.0  # ... to this power
@@ -154,6 +159,13 @@ class Point:
         return [self.sentence, *(s for s, _ in self.more)]
 
 
+@lru_cache(maxsize=4096)
+def heading_vector(heading: str, encoder: Encoder, *, light: bool = False) -> np.ndarray:
+    """The vector of a section heading, embedded like the sentences under it (not split)."""
+    embed = encoder.encode_queries if light else encoder.encode_documents
+    return embed([heading])[0]
+
+
 def _latest_year(sentence: str) -> int:
     return max((int(y) for y in YEARS.findall(sentence)), default=0)
 
@@ -256,11 +268,16 @@ class SentenceChooser:
             role = passage_role(p.metadata)
             sentences, vecs = sentence_vectors(p.chunk_id, p.text, self.encoder)
             sims = vecs @ q_vec
-            if q_en is not None and self.doc_language(p) == "en":
+            heading = float(heading_vector(p.section, self.encoder) @ q_vec)
+            if q_en is not None and self.english is not None and self.doc_language(p) == "en":
                 # on English text the English model reads the sentence too (USE alone is weak
                 # on long sentences); the two cosines are averaged
                 _, en_vecs = sentence_vectors(p.chunk_id, p.text, self.english, light=True)
                 sims = (1 - ENGLISH_WEIGHT) * sims + ENGLISH_WEIGHT * (en_vecs @ q_en)
+                heading = (1 - ENGLISH_WEIGHT) * heading + ENGLISH_WEIGHT * float(
+                    heading_vector(p.section, self.english, light=True) @ q_en
+                )
+            sims = np.maximum(sims, HEADING_SHARE * heading)
             for sentence, vec, sim in zip(sentences, vecs, sims, strict=True):
                 rows.append(Row(p, role, sentence, vec, tokens(sentence), float(sim)))
         return rows
