@@ -35,7 +35,7 @@ _OVERVIEW = re.compile(
     re.I,
 )
 _FACT = re.compile(
-    r"^\s*((by|in|from|since|until|before|after|for) [^,?]{1,30},\s*)?"
+    r"^\s*((by|in|from|since|until|before|after|for|under|according to|as of) [^,?]{1,30},\s*)?"
     r"(when(?= (is|was|were|are|did|does|do|will|would|should|must|can|could|has|have|had)\b)|"
     r"what year|which year|in what year|by when|by what year|how many|how much|"
     r"how long|how often|how old|who (issued|published|signed|released)|"
@@ -43,7 +43,7 @@ _FACT = re.compile(
     r"policy|round|year)|what('s| is| was) the (document number|number|percentage|share|"
     r"proportion|ratio|amount|deadline|date|target|standard|minimum|name|title)|"
     r"what percentage|what share|what proportion|is there a (deadline|minimum)|"
-    r"what ([\w-]+ ){0,2}(level|amount|standard|percentage|share|number|figure) "
+    r"what ([\w-]+ ){0,2}(level|amount|standard|percentage|share|proportion|ratio|number|figure) "
     r"(did|does|do|was|is|were|are|must|should|has|have))\b|"
     r"\b((on|from|by|since|until) )?what date\b|\bwhat (is|was|were|are) the (minimum|maximum|"
     r"number|share|percentage|amount|deadline|date|target|standard|document number|ratio)\b|"
@@ -73,6 +73,11 @@ _ASKS = {
     "quantity": re.compile(
         r"\b(how many|how much|percentage|share|proportion|ratio|amount|number of|minimum|"
         r"standard)\b|多少|(?<!哪)几[个次所项篇家种类条批名位门件]|比例|标准",
+        re.I,
+    ),
+    # "what percentage of its posts": a share, which "3 years" or "6 months" does not state
+    "share": re.compile(
+        r"\b(percentage|percent|proportion|ratio|what share|which share)\b|比例|占比|百分之|几成",
         re.I,
     ),
     "money": re.compile(
@@ -108,6 +113,12 @@ _SEES = {
         r"\d|\b(half|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|"
         r"million|billion|percent|majority)\b|[一二三四五六七八九十百千两]+\s*[个所项名家人倍成批类万亿元年]|"
         r"一半|过半|半数|多数",
+        re.I,
+    ),
+    "share": re.compile(
+        r"\d\s*(%|％|percent\b|per cent\b)|百分之|[一二三四五六七八九十]成|\bhalf\b|一半|过半|半数|"
+        r"\bmajority\b|\b(one|two)[- ](third|quarter|fifth)s?\b|\bquarter\b|分之|\d+\s*:\s*\d+|"
+        r"\bratio of \d",
         re.I,
     ),
     "money": re.compile(
@@ -191,6 +202,8 @@ def asked_types(question: str) -> frozenset[str]:
     asks = {name for name, rx in _ASKS.items() if rx.search(_asking(question))}
     if "docnumber" in asks:
         asks.discard("quantity")  # "what is the document number" asks for a 文号, not a count
+    if "share" in asks:
+        asks.discard("quantity")  # "what percentage" is answered by a share, not any number
     if "money" in asks:
         asks.discard("quantity")  # "how much money" is answered by an amount, not a share
     return frozenset(asks)
@@ -219,7 +232,7 @@ def sentence_has(kind: str, sentence: str) -> bool:
     rx = _SEES.get(kind)
     if kind != "docnumber":
         sentence = _NOT_FACTS.sub(" ", sentence)
-    if kind in ("quantity", "money"):
+    if kind in ("quantity", "money", "share"):
         sentence = _YEAR_LIKE.sub(" ", sentence)  # "in 2019" is a date, not a count
     return bool(rx and rx.search(sentence))
 

@@ -50,7 +50,16 @@ EXTRACTIVE_SCHEMA: dict[str, set[str]] = {
     "followup_note": {"previous"},
     **{
         f"ask_{name}": set()
-        for name in ("date", "quantity", "money", "duration", "issuer", "docnumber", "document")
+        for name in (
+            "date",
+            "quantity",
+            "share",
+            "money",
+            "duration",
+            "issuer",
+            "docnumber",
+            "document",
+        )
     },
 }
 

@@ -638,3 +638,25 @@ def test_countermeasures_in_a_nutshell_is_the_outline(corpus_assistant):
         "Give me the paper's countermeasures in a nutshell - all of them, one line each."
     )
     assert answer.grounded and "4 countermeasures" in answer.body
+
+
+def test_a_percentage_is_answered_only_by_a_share(corpus_assistant):
+    # the law steers enterprises to reserve "a proportion" of posts for apprentices, with no
+    # figure; "3 years of enterprise experience" was quoted as the number asked for
+    posts = corpus_assistant.ask(
+        "Under the new VE law, what percentage of its posts does an enterprise have to reserve "
+        "for apprentices?"
+    )
+    assert not posts.grounded and "3 years" not in posts.body
+    ratio = corpus_assistant.ask("生师比要达到多少？")
+    assert not ratio.grounded
+    share = corpus_assistant.ask("专业课教师中“双师型”教师要占多大比例？")
+    assert share.grounded and "超过一半" in share.body.splitlines()[0]
+
+
+def test_the_sentences_under_a_heading_that_answers_are_the_answer(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "A group of our teachers goes out to companies this summer. What exactly should they be "
+        "learning while they're there?"
+    )
+    assert "how production is organised" in answer.body
