@@ -353,12 +353,20 @@ class ExtractiveAnswerer:
         if "document" in query.asks:
             document = document_name(lead.passage, query.language)
             named = words["fact_document"].format(document=escape_md(document))
-        return named + " ".join(
+        line = named + " ".join(
             words["fact_lead"].format(
                 quote=self._quote(query, words, pt), ref=cites.cite(pt.passage, pt.sentence)
             )
             for pt in (lead, *lead.complements)
         )
+        notes = [
+            words["caveat"].format(
+                quote=f"“{escape_md(pt.caveat)}”", ref=cites.cite(pt.passage, pt.caveat)
+            )
+            for pt in (lead, *lead.complements)
+            if pt.caveat
+        ]
+        return "\n".join([line, *notes])
 
     def _quote(self, query: Query, words: dict[str, str], point: Point) -> str:
         """The quoted sentence; in a Chinese answer an English-only text says it is English."""

@@ -227,6 +227,9 @@ class SentenceChooser:
         listed = {s for c in chosen for s, _ in c.more}
         chosen = [c for c in chosen if c.sentence not in listed]
         chosen = _whole_provisions(chosen, clauses_only=query.intent is Intent.FACT)
+        if query.intent is Intent.FACT:
+            for point in [*chosen, *(x for c in chosen for x in c.complements)]:
+                _split_editorial_tail(query, point)
         if _about_problems(query):
             return chosen  # "which areas does this problem affect": the problem is the answer
         return _without_answered_problems(chosen)
@@ -500,6 +503,25 @@ def _whole_provisions(chosen: list[Point], *, clauses_only: bool = False) -> lis
         quoted[(c.passage.chunk_id, paragraph)] = len(out)
         out.append(dataclasses.replace(c, sentence=paragraph, caveat="", core=c.sentence))
     return out
+
+
+def _split_editorial_tail(query: Query, point: Point) -> None:
+    """ "It is dated 4 April 2019; the facts sheet does not separate a signing date ...": the
+    fact is the clause before the semicolon, and the brief's note on its source after it is
+    shown as that note, not as part of the fact."""
+    if point.caveat or not EDITORIAL_SENTENCE.search(point.sentence):
+        return
+    parts = re.split(r"[;；]\s*", point.sentence, maxsplit=1)
+    if len(parts) < 2:
+        return
+    head, tail = parts
+    if EDITORIAL_SENTENCE.search(head) or not EDITORIAL_SENTENCE.search(tail):
+        return
+    needed = query.asks - {"document"}
+    if needed and not any(sentence_has(kind, head) for kind in needed):
+        return
+    # the note is the clause's own sentence, not what the splitter left joined to it
+    point.sentence, point.caveat = head, re.split(r"(?<=。)|(?<=\.)\s+", tail, maxsplit=1)[0]
 
 
 def _after_semicolon(point: Point) -> bool:

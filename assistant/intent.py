@@ -49,7 +49,7 @@ _FACT = re.compile(
     r"number|share|percentage|amount|deadline|date|target|standard|document number|ratio)\b|"
     r"\b(effective date|document number|doc(ument)? (number|no\.?)|take effect|took effect|"
     r"come into force|came into force)\b|"
-    r"何时|什么时候|哪一年|哪年|多少|(?<!哪)几[年个次所项篇天月家种类条批轮名位门件]|多久|多长|"
+    r"何时|什么时候|哪一年|哪年|哪天|哪一天|几月几[日号]|什么日期|多少|(?<!哪)几[年个次所项篇天月家种类条批轮名位门件]|多久|多长|"
     r"哪个(部门|文件|机构|单位)|"
     r"哪些部门|哪几个部门|谁(发布|印发|制定)|文号|比例|什么时间(?!要求)|是哪|生效|施行|什么标准",
     re.I,
@@ -66,7 +66,8 @@ _ASKS = {
     "date": re.compile(
         r"\b(when(?! (we|you|they|a|an|the|our|your|their|teachers?|colleges?|students?)\b)|"
         r"what year|which year|by when|date|deadline|take effect|took effect|"
-        r"come into force|came into force|effective)\b|何时|什么时候|哪一年|哪年|什么时间(?!要求)|"
+        r"come into force|came into force|effective)\b|何时|什么时候|哪一年|哪年|哪天|哪一天|"
+        r"几月几[日号]|什么日期|什么时间(?!要求)|"
         r"生效|施行|期限|截止",
         re.I,
     ),

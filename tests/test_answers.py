@@ -660,3 +660,15 @@ def test_the_sentences_under_a_heading_that_answers_are_the_answer(corpus_assist
         "learning while they're there?"
     )
     assert "how production is organised" in answer.body
+
+
+def test_a_facts_editorial_tail_is_the_briefs_note_not_the_fact(corpus_assistant):
+    # "It is dated 4 April 2019; the facts sheet does not separate a signing date ...": the
+    # date is the fact, the rest is the brief's note on its source and is shown as one
+    for question, fact, note in (
+        ("When was the 1+X certificate pilot plan issued?", "4 April 2019", "facts sheet"),
+        ("1+X证书制度试点方案是哪天印发的？", "2019年4月4日", "事实清单"),
+    ):
+        lines = corpus_assistant.ask(question).body.strip().splitlines()
+        assert fact in lines[0] and note not in lines[0]
+        assert note in lines[1]
