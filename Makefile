@@ -20,8 +20,9 @@ setup: $(STAMP)
 run: setup
 	$(VENV)/bin/assistant serve
 
+# two workers, whole files each (files share their fixtures); the slowest tests are listed
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile --durations=10
 
 eval: setup
 	$(VENV)/bin/assistant eval
@@ -36,7 +37,7 @@ check: setup
 	$(VENV)/bin/mypy assistant ui
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/vulture assistant ui --min-confidence 80
-	$(PY) -m pytest --durations=10
+	$(PY) -m pytest -n 2 --dist loadfile --durations=10
 
 clean:
 	rm -rf $(VENV) .pytest_cache

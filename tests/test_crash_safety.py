@@ -25,7 +25,9 @@ import pytest
 
 from .conftest import REPO
 
-KILLS = int(os.environ.get("CRASH_TEST_KILLS", "20"))
+# 8 kills land on both sides of the commit point (4 each); CRASH_TEST_KILLS=20 for the
+# longer run the attack report measured (issue 16: 18 kills, nothing half-indexed)
+KILLS = int(os.environ.get("CRASH_TEST_KILLS", "8"))
 WORDS = (
     "teachers college training funding enterprise workshop students policy evaluation "
     "practice safety credits internship library mentor budget"
@@ -160,7 +162,7 @@ def test_kill_minus_9_never_half_indexes(tmp_path):
         assert problems == [], (n, problems)
         assert len(now) == 40  # every document is at its old or its new version
         assert changed in (0, 40) or proc.returncode == 0  # a batch commits atomically
-        if n % 10 == 0:  # a re-run completes
+        if n % 4 == 0:  # a re-run completes
             assert _start(folder, data).wait(timeout=600) == 0
             problems, hashes = _check_copy(data, scratch, 100 + n)
             assert problems == [] and len(hashes) == 40
