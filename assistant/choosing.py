@@ -280,7 +280,10 @@ class SentenceChooser:
                 heading = (1 - ENGLISH_WEIGHT) * heading + ENGLISH_WEIGHT * float(
                     heading_vector(p.section, self.english, light=True) @ q_en
                 )
-            sims = np.maximum(sims, HEADING_SHARE * heading)
+            if query.intent is Intent.FACT or role not in _NOT_MEASURES:
+                # (a background heading names its document: "校企合作促进办法：发文机关、日期与
+                # 文号" matches every question that names the Measures)
+                sims = np.maximum(sims, HEADING_SHARE * heading)
             for sentence, vec, sim in zip(sentences, vecs, sims, strict=True):
                 rows.append(Row(p, role, sentence, vec, tokens(sentence), float(sim)))
         return rows
@@ -490,6 +493,8 @@ def _whole_provisions(chosen: list[Point], *, clauses_only: bool = False) -> lis
             and (c.role in (Role.PROVISION, Role.TARGET) or c.passage.kind == "policy")
         )
         paragraph = _paragraph(c) if whole and not c.more else ""
+        if not clauses_only and EDITORIAL_SENTENCE.search(paragraph):
+            paragraph = ""  # a what-to-do point never quotes the brief's notes on its sources
         if not paragraph:
             out.append(c)
             continue
