@@ -40,7 +40,7 @@ from .evidence import Encoder, sentence_vectors
 from .intent import Intent, Query, as_followup, as_standalone, asking_part
 from .outline import PAPER_WORDS, PaperOutline, section_keys
 from .roles import Role, passage_role
-from .support import is_supported, uncovered_terms
+from .support import is_supported, names_unanswered, uncovered_terms
 from .text import escape_md
 from .types import Answer, Passage
 from .versions import Library, Versions
@@ -243,14 +243,19 @@ class ExtractiveAnswerer:
         measured = asking_part(query.text) if query.intent is Intent.FACT else ""
         missing = uncovered_terms(query.search_text, usable, measured=measured)
         if missing:
-            terms = "、".join(missing) if query.language == "zh" else ", ".join(missing)
-            text = words["not_covered_terms"].format(terms=escape_md(terms))
-            closest = self.versions.closest(query, usable, 2)
-            if closest:
-                sep = "；" if query.language == "zh" else "; "
-                text += "\n\n" + words["closest"].format(items=escape_md(sep.join(closest)))
-            return self._refused(query, text)
+            return self._not_covering(query, usable, missing)
         return None
+
+    def _not_covering(self, query: Query, usable: list[Passage], missing: list[str]) -> Answer:
+        """ "The indexed documents do not cover X", with the closest material named."""
+        words = self.wording(query.language)
+        terms = "、".join(missing) if query.language == "zh" else ", ".join(missing)
+        text = words["not_covered_terms"].format(terms=escape_md(terms))
+        closest = self.versions.closest(query, usable, 2)
+        if closest:
+            sep = "；" if query.language == "zh" else "; "
+            text += "\n\n" + words["closest"].format(items=escape_md(sep.join(closest)))
+        return self._refused(query, text)
 
     def compose(self, query: Query, passages: Sequence[Passage]) -> Answer:
         """Build the Answer from passages already retrieved (see the module docstring)."""
@@ -281,6 +286,9 @@ class ExtractiveAnswerer:
             if closest:
                 text += "\n\n" + words["closest"].format(items=escape_md(closest[0]))
             return self._refused(query, text)
+        unnamed = names_unanswered(query.text, (s for pt in points for s in pt.sentences))
+        if points and unnamed:
+            return self._not_covering(query, usable, [unnamed])
         if not points:
             return self._refused(
                 query,

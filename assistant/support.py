@@ -167,7 +167,8 @@ _NAMES_ASKED = (
     (
         re.compile(
             r"\bwhich (colleges|schools|universities|institutions|polytechnics)\b(?! should)|"
-            r"哪些(学校|院校|高职院校|大学|学院)|哪(几|十)所"
+            r"哪些(学校|院校|高职院校|大学|学院)|哪(几|十)所",
+            re.I,
         ),
         re.compile(
             r"\b[A-Z][a-z]+ (Polytechnic|College|University|Institute)\b|"
@@ -176,13 +177,25 @@ _NAMES_ASKED = (
         {"en": "the names of the colleges", "zh": "具体院校名单"},
     ),
     (
-        re.compile(r"\bwhich cities\b|哪些城市|哪几个城市"),
+        re.compile(r"\bwhich cities\b|哪些城市|哪几个城市", re.I),
         re.compile(
             r"\b[A-Z][a-z]+ (City|Municipality)\b|[\u4e00-\u9fff]{2,4}(?<!城)市(?![域场级民])"
         ),
         {"en": "the names of the cities", "zh": "具体城市名单"},
     ),
 )
+
+
+def names_unanswered(question: str, sentences: Iterable[str]) -> str:
+    """For a question that asks for names ("which colleges were on the A-grade list?"): what
+    it asks for when none of the answer's sentences names one, else "". A name elsewhere in
+    the passages ("an article by Guangzhou Railway Polytechnic") does not answer it."""
+    language = "zh" if _CJK.search(question) else "en"
+    quoted = list(sentences)
+    for asks, names, what in _NAMES_ASKED:
+        if asks.search(question) and not any(names.search(s) for s in quoted):
+            return what[language]
+    return ""
 
 
 def uncovered_terms(question: str, passages: Iterable[Passage], *, measured: str = "") -> list[str]:

@@ -113,6 +113,7 @@ def test_uncovered_terms_name_what_the_passages_never_mention():
         "2030",
         "2034",
         "third-round",
+        "the names of the colleges",  # the passage names no college
     ]
     assert uncovered_terms("What are kindergarten teacher rules in Germany?", [p]) == [
         "Germany",
@@ -672,3 +673,14 @@ def test_a_facts_editorial_tail_is_the_briefs_note_not_the_fact(corpus_assistant
         lines = corpus_assistant.ask(question).body.strip().splitlines()
         assert fact in lines[0] and note not in lines[0]
         assert note in lines[1]
+
+
+def test_a_question_for_names_is_answered_only_by_a_point_that_names_some(corpus_assistant):
+    # a college's name elsewhere in the passages ("an article by Guangzhou Railway
+    # Polytechnic") let the selection procedure stand in for the A-grade list
+    answer = corpus_assistant.ask(
+        "Which colleges were the 10 A-grade high-level school units on the first Double High list?"
+    )
+    assert not answer.grounded and "names of the colleges" in answer.text
+    partner = corpus_assistant.ask("Which colleges should we partner with to run apprenticeships?")
+    assert partner.grounded
