@@ -10,15 +10,13 @@ for "when"). Pure apart from the encoders it is given.
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
 
-from .citing import permits_only
+from .counting import counted, rounds
 from .evidence import (
     FACT_DOCUMENT_FLOOR,
     PRESCRIPTIVE,
@@ -32,8 +30,18 @@ from .evidence import (
     tokens,
 )
 from .glossary import expand
-from .intent import Intent, Query, sentence_has
+from .intent import Intent, Query, about_problems, sentence_has
 from .roles import Role, passage_role
+from .shaping import (
+    EDITORIAL_SENTENCE,
+    Point,
+    caveat,
+    enumeration,
+    split_editorial_tail,
+    whole_provisions,
+    with_complements,
+    without_answered_problems,
+)
 from .text import CJK_RE
 from .types import Passage
 
@@ -64,29 +72,8 @@ ASKED_BONUS = 0.1
 # keen") is answered by the countermeasures the paper ties to that problem (§4.3): they gain
 # this much when that problem is among the question's best matches.
 LINK_BONUS = 0.08
-MAX_ENUMERATION = 4
-MAX_BULLETS = 8
-# a clause the splitter cut at a semicolon: it starts in lower case or ends with ";"
-_CLAUSE = re.compile(r"^\s*(- )?[a-z]|[;；]\s*$")
 COUNTED_BONUS = 0.2
 ROUND_BONUS = 0.1
-_NUMBER_WORDS = (
-    r"\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"
-    r"twenty|thirty|forty|fifty|hundred|dozen"
-)
-_HOW_MANY_EN = re.compile(
-    r"\bhow many (?:(?:key|main|major|national|specific|new|pilot|separate|different) )?"
-    r"([a-z][a-z-]+)",
-    re.I,
-)
-# "how many colleges": the briefs count them as schools, institutions or units
-_INSTITUTIONS = ("colle", "schoo", "insti", "unit")
-_COUNTED_ALIKE = {stem: _INSTITUTIONS for stem in _INSTITUTIONS}
-_HOW_MANY_ZH = re.compile(r"(?:多少|几)([所个项名家条批位门种类轮])")
-MAX_PARAGRAPH = 600  # characters of a provision quoted whole ...
-MAX_PARAGRAPH_SENTENCES = 4  # ... and sentences
-_LIST_INTRO = re.compile(r"[:：]\s*\n\s*[-•*]\s")
-_BULLET = re.compile(r"^\s*[-•*]\s")
 MIN_POINT_WORDS = 6  # a what-to-do point has at least this many words ...
 MIN_POINT_CJK = 10  # ... or Chinese characters
 # "(see that brief)", "（参见职业教育法简报）": the sentence retells another document, which is
@@ -97,29 +84,6 @@ _CROSS_REFERENCE = re.compile(
     re.I,
 )
 CROSS_REFERENCE_PENALTY = 0.15
-_PROBLEM_WORDS = re.compile(
-    r"\b(problems?|issues?|difficult(y|ies)|challenges?|obstacles?|affect|affects|impact)\b|"
-    r"问题|困难|难点|挑战|障碍|影响",
-    re.I,
-)
-PRESCRIPTIVE_ASK = re.compile(
-    r"\b(how (can|should|do|could|to)|what (can|should|could)|ways? to|solve|fix|address|"
-    r"tackle|improve|deal with)\b|"
-    r"怎么办|如何|怎样|怎么(做|解决|改|建|办)|应该|该怎么|解决|对策|措施|建议",
-    re.I,
-)
-# The briefs' notes on their own sources ("should be re-checked", "the facts sheet does not
-# give the day", "Conflict noted: ..."): never a measure; shown with the point they qualify
-EDITORIAL_SENTENCE = re.compile(
-    r"facts? sheet|\bthe sheet\b|conflict noted|re-?check|not (been )?confirmed|unconfirmed|"
-    r"not (been )?verified|unverified|rests? on a single source|each rest on|a lead to|"
-    r"differ by source|事实清单|事实表|核实|说法不一",
-    re.I,
-)
-_DAY_OR_MONTH = re.compile(
-    r"\b(January|February|March|April|May|June|July|August|September|October|November|"
-    r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\b|\d{1,2}\s*[月日]"
-)
 _NOT_MEASURES = frozenset({Role.BACKGROUND, Role.SUMMARY})
 
 _RECENT = re.compile(
@@ -127,36 +91,6 @@ _RECENT = re.compile(
     r"修订|修改|新|现行|最新|目前|现在",
     re.I,
 )
-_ENUM_START = re.compile(r"^\s*(First(ly)?\b|The first\b|一是|其一|首先|第一[，,、])", re.I)
-_ENUM_NEXT = re.compile(
-    r"^\s*(Second(ly)?\b|Third(ly)?\b|Fourth(ly)?\b|Finally\b|Lastly\b|The (second|third|fourth)\b|"
-    r"[二三四五]是|其[二三四]|其次|再次|最后|第[二三四五][，,、])",
-    re.I,
-)
-
-
-@dataclass
-class Point:
-    """One quoted sentence chosen for the answer."""
-
-    sentence: str
-    passage: Passage
-    score: float
-    role: Role
-    vec: np.ndarray
-    # the rest of an enumeration ("The second is ..."), each with the passage that holds it
-    more: list[tuple[str, Passage]] = dataclasses.field(default_factory=list)
-    # for a fact question asking two things: the sentences that state the others
-    complements: list[Point] = dataclasses.field(default_factory=list)
-    # the brief's note on the source of this sentence ("single source, to re-check"), if any
-    caveat: str = ""
-    # when the whole paragraph is quoted: the sentence that answered (it decides the label)
-    core: str = ""
-
-    @property
-    def sentences(self) -> list[str]:
-        """The quoted sentences: the chosen one and, for "First, ...", its sibling items."""
-        return [self.sentence, *(s for s, _ in self.more)]
 
 
 @lru_cache(maxsize=4096)
@@ -219,20 +153,20 @@ class SentenceChooser:
         chosen = _select(query, candidates)
         chosen += self._beside_own(query, passages, rows, q_tokens, chosen)
         if query.intent is Intent.FACT and chosen and len(query.asks) > 1:
-            chosen = _with_complements(query, chosen, rows, candidates)
+            chosen = with_complements(query, chosen, rows, candidates)
         in_order = sorted(passages, key=lambda p: int(p.metadata.get("ordinal", 0)))
         for c in chosen:
-            c.more = self._enumeration(c, in_order)
-            c.caveat = self._caveat(c)
+            c.more = enumeration(c, in_order, self._sentences)
+            c.caveat = caveat(c, self._sentences)
         listed = {s for c in chosen for s, _ in c.more}
         chosen = [c for c in chosen if c.sentence not in listed]
-        chosen = _whole_provisions(chosen, clauses_only=query.intent is Intent.FACT)
+        chosen = whole_provisions(chosen, clauses_only=query.intent is Intent.FACT)
         if query.intent is Intent.FACT:
             for point in [*chosen, *(x for c in chosen for x in c.complements)]:
-                _split_editorial_tail(query, point)
-        if _about_problems(query):
+                split_editorial_tail(query, point)
+        if about_problems(query):
             return chosen  # "which areas does this problem affect": the problem is the answer
-        return _without_answered_problems(chosen)
+        return without_answered_problems(chosen)
 
     def _beside_own(
         self,
@@ -259,6 +193,10 @@ class SentenceChooser:
             if all(float(c.vec @ o.vec) < DUPLICATE_COS for o in chosen):
                 return [c]
         return []
+
+    def _sentences(self, passage: Passage) -> list[str]:
+        """The passage's sentences, as split (and cached) for scoring."""
+        return sentence_vectors(passage.chunk_id, passage.text, self.encoder)[0]
 
     def _rows(self, query: Query, passages: list[Passage]) -> list[Row]:
         """Every sentence of the passages with its cosine to the question."""
@@ -293,7 +231,7 @@ class SentenceChooser:
     ) -> list[Point]:
         """Scored candidate points, best first (a fact question's filtered to what was asked)."""
         top = max(p.score for p in passages) or 1.0
-        counted = _counted(query.text) if "quantity" in query.asks else None
+        counts_asked = counted(query.text) if "quantity" in query.asks else None
         candidates: list[Point] = []
         counting: set[int] = set()
         asked_rounds = rounds(query.text) if query.intent is Intent.FACT else set()
@@ -301,26 +239,8 @@ class SentenceChooser:
             p = row.passage
             if _other_round(asked_rounds, row):
                 continue
-            counts = counted is not None and counted(row.sentence, row.tokens)
-            if (
-                query.intent is Intent.FACT
-                and not states_the_fact(query, row, top, ev)
-                # "how many key tasks": the sentence that counts them, in a document near the
-                # best, answers whatever section retrieval ranked first
-                and not (
-                    counts
-                    and p.score >= FACT_DOCUMENT_FLOOR * top
-                    and (p.doc_id, p.section) in ev.dated
-                )
-            ):
-                continue
-            if query.intent is not Intent.FACT and EDITORIAL_SENTENCE.search(row.sentence):
-                continue  # a note on the brief's sources is no requirement or measure
-            if query.intent is not Intent.FACT and (
-                _fragment(row.sentence) or _CROSS_REFERENCE.search(row.sentence)
-            ):
-                # "high-level dual-qualified teaching teams;" is a list item, not an action; a
-                # sentence retelling another brief "(see that brief)" is that brief's to make
+            counts = counts_asked is not None and counts_asked(row.sentence, row.tokens)
+            if not _admissible(query, row, top, ev, counts):
                 continue
             score = row.sim
             score += PRIOR_WEIGHT * max(0.0, p.score / top) ** PRIOR_POWER if top > 0 else 0.0
@@ -352,56 +272,32 @@ class SentenceChooser:
             _latest_date_first(query, candidates)
         return candidates
 
-    def _caveat(self, point: Point) -> str:
-        """The editorial note right after the point's sentence in its passage, if any."""
-        sentences = sentence_vectors(point.passage.chunk_id, point.passage.text, self.encoder)[0]
-        last = point.more[-1][0] if point.more else point.sentence
-        at = next((i for i, x in enumerate(sentences) if x == last), None)
-        if at is None or at + 1 >= len(sentences) or EDITORIAL_SENTENCE.search(last):
-            return ""
-        following = sentences[at + 1]
-        return following if EDITORIAL_SENTENCE.search(following) else ""
 
-    def _enumeration(self, point: Point, passages: list[Passage]) -> list[tuple[str, Passage]]:
-        """ "First, establish ..." is one item of a list: the later items of the same section
-        ("The second is ...", "二是 ..."), possibly in the next chunk, belong to the point; so do
-        the bullet items of "The plan's goals for 2022 were:" ("- 50 high-level schools ...")."""
-        listed = bool(_LIST_INTRO.search(point.sentence))
-        if not (listed or _ENUM_START.match(point.sentence)):
-            return []
-        section = [
-            p
-            for p in passages
-            if p.doc_id == point.passage.doc_id and p.section == point.passage.section
-        ]
-        flat = [
-            (sentence, p)
-            for p in section
-            for sentence in sentence_vectors(p.chunk_id, p.text, self.encoder)[0]
-        ]
-        at = next(
-            (i for i, (x, p) in enumerate(flat) if x == point.sentence and p is point.passage),
-            None,
+def _admissible(query: Query, row: Row, top: float, ev: Evidence, counts: bool) -> bool:
+    """The sentence may be a point at all: a fact question's states what was asked; a
+    what-to-do point is no source note, list fragment or retelling of another brief."""
+    if (
+        query.intent is Intent.FACT
+        and not states_the_fact(query, row, top, ev)
+        # "how many key tasks": the sentence that counts them, in a document near the
+        # best, answers whatever section retrieval ranked first
+        and not (
+            counts
+            and row.passage.score >= FACT_DOCUMENT_FLOOR * top
+            and (row.passage.doc_id, row.passage.section) in ev.dated
         )
-        if at is None:
-            return []
-        follows = _BULLET if listed else _ENUM_NEXT
-        limit = MAX_BULLETS if listed else MAX_ENUMERATION
-        more: list[tuple[str, Passage]] = []
-        gap = 0
-        for sentence, p in flat[at + 1 :]:
-            if any(sentence == s for s, _ in more):
-                continue  # the overlap of two chunks
-            if follows.match(sentence):
-                more.append((sentence, p))
-                gap = 0
-            else:
-                gap += 1
-                if listed or gap > 2 or _ENUM_START.match(sentence):
-                    break
-            if len(more) >= limit:
-                break
-        return more
+    ):
+        return False
+    if query.intent is Intent.FACT:
+        return True
+    # a note on the brief's sources is no requirement or measure; "high-level dual-qualified
+    # teaching teams;" is a list item, not an action; a sentence retelling another brief
+    # "(see that brief)" is that brief's to make
+    return not (
+        EDITORIAL_SENTENCE.search(row.sentence)
+        or _fragment(row.sentence)
+        or _CROSS_REFERENCE.search(row.sentence)
+    )
 
 
 def _favour_linked_measures(candidates: list[Point]) -> None:
@@ -434,24 +330,6 @@ def _latest_date_first(query: Query, candidates: list[Point]) -> None:
         candidates.sort(key=lambda c: -c.score)
 
 
-_ORDINALS = {
-    "first": 1, "1st": 1, "one": 1, "1": 1, "一": 1, "首": 1,
-    "second": 2, "2nd": 2, "two": 2, "2": 2, "二": 2,
-    "third": 3, "3rd": 3, "three": 3, "3": 3, "三": 3,
-}  # fmt: skip
-_ROUND_OF = re.compile(
-    r"\b(first|second|third|1st|2nd|3rd)[- ](?:round|batch|cycle)\b"
-    r"|\b(?:round|batch|cycle) (one|two|three|1|2|3)\b"
-    r"|(?:第([一二三123])|(首))[轮批]",
-    re.I,
-)
-
-
-def rounds(text: str) -> set[int]:
-    """The rounds or batches a text names ("the first round", "round two", "第二轮", "首批")."""
-    return {_ORDINALS[next(g for g in m.groups() if g).lower()] for m in _ROUND_OF.finditer(text)}
-
-
 def _other_round(asked: set[int], row: Row) -> bool:
     """The sentence (or, when it names none, its section) is about another round than the one
     asked: "round two at 220 institutions" does not say how many the first round had."""
@@ -459,98 +337,6 @@ def _other_round(asked: set[int], row: Row) -> bool:
         return False
     named = rounds(row.sentence) or rounds(row.passage.section)
     return bool(named and not named & asked)
-
-
-def _counted(question: str) -> Callable[[str, frozenset[str]], bool] | None:
-    """For "how many X" / "多少所": a test that a sentence counts X (its noun or measure word
-    next to a number), or None when the question names nothing countable."""
-    m = _HOW_MANY_EN.search(question)
-    if m:
-        stem = m.group(1).lower()[:5]
-        nouns = "|".join(re.escape(n) for n in _COUNTED_ALIKE.get(stem, (stem,)))
-        near = re.compile(rf"\b({_NUMBER_WORDS})\s+([\w-]+\s+)?({nouns})", re.I)
-        return lambda sentence, words: bool(near.search(sentence))
-    m = _HOW_MANY_ZH.search(question)
-    if m:
-        unit = re.compile(rf"(\d[\d,，.]*|[一二三四五六七八九十百千万两]+)\s*{m.group(1)}")
-        return lambda sentence, words: bool(unit.search(sentence))
-    return None
-
-
-def _whole_provisions(chosen: list[Point], *, clauses_only: bool = False) -> list[Point]:
-    """A short provision or target is quoted as the whole paragraph that holds the chosen
-    sentence: "may go as remuneration ..." keeps its condition "where state rules allow". A
-    fact's sentence only when the splitter cut it at a semicolon ("141所" without "共197所")."""
-    out: list[Point] = []
-    quoted: dict[tuple[str, str], int] = {}
-    for c in chosen:
-        # "researchers can hold shares ...;", or the part after such a semicolon
-        clause = bool(_CLAUSE.search(c.sentence)) or _after_semicolon(c)
-        # a policy's paragraphs are short and say one thing: "对……企业给予奖励" goes with the
-        # sentence on what the reward is
-        whole = clause or (
-            not clauses_only
-            and (c.role in (Role.PROVISION, Role.TARGET) or c.passage.kind == "policy")
-        )
-        paragraph = _paragraph(c) if whole and not c.more else ""
-        if not clauses_only and EDITORIAL_SENTENCE.search(paragraph):
-            paragraph = ""  # a what-to-do point never quotes the brief's notes on its sources
-        if not paragraph:
-            out.append(c)
-            continue
-        at = quoted.get((c.passage.chunk_id, paragraph))
-        if at is not None:
-            # another chosen sentence of a paragraph already quoted whole: if it only permits,
-            # the paragraph answers as a permission ("可用于……绩效工资来源")
-            if permits_only(c.sentence):
-                out[at] = dataclasses.replace(out[at], core=c.sentence)
-            continue
-        quoted[(c.passage.chunk_id, paragraph)] = len(out)
-        out.append(dataclasses.replace(c, sentence=paragraph, caveat="", core=c.sentence))
-    return out
-
-
-def _split_editorial_tail(query: Query, point: Point) -> None:
-    """ "It is dated 4 April 2019; the facts sheet does not separate a signing date ...": the
-    fact is the clause before the semicolon, and the brief's note on its source after it is
-    shown as that note, not as part of the fact."""
-    if point.caveat or not EDITORIAL_SENTENCE.search(point.sentence):
-        return
-    parts = re.split(r"[;；]\s*", point.sentence, maxsplit=1)
-    if len(parts) < 2:
-        return
-    head, tail = parts
-    if EDITORIAL_SENTENCE.search(head) or not EDITORIAL_SENTENCE.search(tail):
-        return
-    needed = query.asks - {"document"}
-    if needed and not any(sentence_has(kind, head) for kind in needed):
-        return
-    # the note is the clause's own sentence, not what the splitter left joined to it
-    point.sentence, point.caveat = head, re.split(r"(?<=。)|(?<=\.)\s+", tail, maxsplit=1)[0]
-
-
-def _after_semicolon(point: Point) -> bool:
-    """The splitter cut the point's sentence from the clause before it at a semicolon."""
-    at = point.passage.text.find(point.sentence)
-    return at > 0 and point.passage.text[:at].rstrip()[-1:] in (";", "；")
-
-
-def _paragraph(point: Point) -> str:
-    """The short paragraph (a few sentences, no list) around the point's sentence, or ""."""
-    for block in re.split(r"\n\s*\n", point.passage.text):
-        block = block.strip()
-        if point.sentence not in block or block.startswith("#") or _BULLET.search(block):
-            continue
-        if block == point.sentence or len(block) > MAX_PARAGRAPH:
-            return ""
-        n = len(re.findall(r"[.!?。！？](\s|$)", block))
-        return block if n <= MAX_PARAGRAPH_SENTENCES else ""
-    return ""
-
-
-def _about_problems(query: Query) -> bool:
-    """The question asks about a problem itself, not what to do about it."""
-    return bool(_PROBLEM_WORDS.search(query.text)) and not PRESCRIPTIVE_ASK.search(query.text)
 
 
 def _fragment(sentence: str) -> bool:
@@ -562,7 +348,7 @@ def _fragment(sentence: str) -> bool:
 def _select(query: Query, candidates: list[Point]) -> list[Point]:
     """The points within the relative cut: few per section, no near-duplicates."""
     best = candidates[0].score
-    if query.intent is Intent.TODO and not _about_problems(query):
+    if query.intent is Intent.TODO and not about_problems(query):
         # a problem the question echoes is context, not a point: the cut is measured from the
         # best sentence that could be a point
         best = next((c.score for c in candidates if c.role is not Role.PROBLEM), best)
@@ -605,60 +391,3 @@ def _select(query: Query, candidates: list[Point]) -> list[Point]:
             chosen.append(c)
             docs.add(c.passage.doc_id)
     return chosen
-
-
-def _with_complements(
-    query: Query, chosen: list[Point], rows: list[Row], candidates: list[Point]
-) -> list[Point]:
-    """ "When was it issued, and by whom?": the lead states one, a second sentence the other."""
-    lead = chosen[0]
-    for kind in sorted(query.asks):
-        if any(sentence_has(kind, c.sentence) for c in [lead, *lead.complements]):
-            continue
-        # from the lead's own section first (where a brief states date and issuer), whether or
-        # not that sentence repeats the question's words
-        own = [
-            Point(r.sentence, r.passage, 0.0, r.role, r.vec)
-            for r in rows
-            if r.passage.doc_id == lead.passage.doc_id
-            and r.passage.section == lead.passage.section
-            and r.sentence != lead.sentence
-        ]
-        typed = [
-            c
-            for c in [*own, *candidates]
-            if c is not lead and c.sentence != lead.sentence and sentence_has(kind, c.sentence)
-        ]
-        other = min(
-            typed,
-            key=lambda c: (
-                c.passage.section != lead.passage.section,
-                c.passage.doc_id != lead.passage.doc_id,
-                # "dated 29 March 2019, announced 1–2 April" before "the 2019 plan launched it"
-                -len(_DAY_OR_MONTH.findall(c.sentence)) if kind == "date" else 0,
-                -c.score,
-            ),
-            default=None,
-        )
-        if other is not None and other not in lead.complements:
-            lead.complements.append(other)
-    extra = {id(c) for c in lead.complements}
-    return [chosen[0], *(c for c in chosen[1:] if id(c) not in extra)]
-
-
-def _without_answered_problems(chosen: Sequence[Point]) -> list[Point]:
-    """A problem that a chosen recommendation answers is shown as that point's context."""
-    answered = {
-        (c.passage.doc_id, s.strip())
-        for c in chosen
-        for s in str(c.passage.metadata.get("answers", "")).split(",")
-        if s.strip()
-    }
-    return [
-        c
-        for c in chosen
-        if not (
-            c.role is Role.PROBLEM
-            and (c.passage.doc_id, str(c.passage.metadata.get("section_key"))) in answered
-        )
-    ] or list(chosen[:1])

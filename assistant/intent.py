@@ -347,3 +347,23 @@ def condense(question: str, history: Sequence[Any] | None) -> tuple[str, str]:
     """A follow-up as a standalone retrieval query: (query, the question it follows or "")."""
     query = make_query(question, user_questions(history))
     return query.search_text, query.previous
+
+
+_PROBLEM_WORDS = re.compile(
+    r"\b(problems?|issues?|difficult(y|ies)|challenges?|obstacles?|affect|affects|impact)\b|"
+    r"问题|困难|难点|挑战|障碍|影响",
+    re.I,
+)
+
+
+PRESCRIPTIVE_ASK = re.compile(
+    r"\b(how (can|should|do|could|to)|what (can|should|could)|ways? to|solve|fix|address|"
+    r"tackle|improve|deal with)\b|"
+    r"怎么办|如何|怎样|怎么(做|解决|改|建|办)|应该|该怎么|解决|对策|措施|建议",
+    re.I,
+)
+
+
+def about_problems(query: Query) -> bool:
+    """The question asks about a problem itself, not what to do about it."""
+    return bool(_PROBLEM_WORDS.search(query.text)) and not PRESCRIPTIVE_ASK.search(query.text)
