@@ -60,6 +60,7 @@ _COUNTS_A_PART = re.compile(
 _ABOUT_THE_DOCUMENT = frozenset({"date", "docnumber", "issuer", "document"})
 # sections a reader names by their heading: "the conclusion", "the introduction", "the abstract"
 _NAMEABLE = frozenset({"abstract", "1", "2", "5"})
+_NATION = re.compile(r"^中华人民共和国|\s+of the People's Republic of China", re.I)
 _NAMED_ZH = {"摘要": "abstract", "引言": "1", "结论": "5", "结语": "5"}
 
 
@@ -252,7 +253,7 @@ class ExtractiveAnswerer:
             # a document's date, number or issuer, or how many measures it has, may sit in
             # another of its sections than the one retrieval found
             shown = self.versions.with_whole_document(query, shown)
-        points = self.chooser.choose(query, shown)
+        points = self.chooser.choose(_without_document_names(query, shown), shown)
         if query.intent is Intent.FACT and query.asks and not points:
             # the passages are about the topic but no sentence states what was asked
             words = self.wording(query.language)
@@ -273,3 +274,34 @@ class ExtractiveAnswerer:
                 ),
             )
         return self.renderer.render(query, points)
+
+
+def _document_names(p: Passage) -> list[str]:
+    """The names a passage's document goes by: its titles (also without a trailing
+    parenthesis, "(2020–2023)") and the aliases its brief lists."""
+    titles = [p.title, str(p.metadata.get("title_zh", ""))]
+    # "职业教育法" names 《中华人民共和国职业教育法》
+    titles += [_NATION.sub("", t) for t in titles]
+    names = [*titles, *(re.sub(r"\s*[(（][^()（）]*[)）]\s*$", "", t) for t in titles)]
+    names += [a.strip() for a in str(p.metadata.get("aliases", "")).split(",")]
+    return sorted({n for n in names if len(n) > 3}, key=len, reverse=True)
+
+
+def _without_document_names(query: Query, passages: Sequence[Passage]) -> Query:
+    """ "What does the quality improvement action plan say about labour education?", answered
+    from that plan alone: its sentences are scored on "labour education", since the plan's
+    name matches its own issuer paragraph best and says nothing of what was asked."""
+    docs = {p.doc_id: p for p in passages}
+    if not docs or query.intent is Intent.FACT:
+        # (a fact about the document itself, "when was the VE Law first adopted", is asked
+        # of its name)
+        return query
+    text = query.search_text
+    for p in docs.values():
+        found = [n for n in _document_names(p) if n.lower() in text.lower()]
+        if not found:
+            return query  # a passage from a document the question does not name
+        for name in found:
+            text = re.sub(re.escape(name), " ", text, flags=re.I)
+    text = " ".join(text.split())
+    return dataclasses.replace(query, search_text=text) if text else query

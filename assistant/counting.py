@@ -38,7 +38,8 @@ _ORDINALS = {
 
 
 _ROUND_OF = re.compile(
-    r"\b(first|second|third|1st|2nd|3rd)[- ](?:round|batch|cycle)\b"
+    # "the second Double High round": up to three words between
+    r"\b(first|second|third|1st|2nd|3rd)[- ](?:[\w-]+ ){0,3}?(?:round|batch|cycle)\b"
     r"|\b(?:round|batch|cycle) (one|two|three|1|2|3)\b"
     r"|(?:第([一二三123])|(首))[轮批]",
     re.I,

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .counting import rounds
 from .intent import Intent, Query, sentence_has
 from .roles import Role
 from .sentences import split_sentences
@@ -171,8 +172,11 @@ def states_the_fact(query: Query, row: Row, top: float, ev: Evidence) -> bool:
     p = row.passage
     if "money" in query.asks and ev.lexical[id(row)] < FACT_SENTENCE_SHARE * ev.best_lexical:
         return False  # an amount for what was asked ("scholarship"), not another amount
-    if p.score < FACT_PASSAGE_FLOOR * top:
-        return False  # a fact comes from a passage about what was asked, not a neighbour
+    named_round = bool(rounds(query.text) & rounds(p.section))
+    if p.score < FACT_PASSAGE_FLOOR * top and not named_round:
+        # a fact comes from a passage about what was asked, not a neighbour (a section on the
+        # round the question names, "第一轮名单", is about what was asked)
+        return False
     if ev.context[p.chunk_id] < FACT_CONTEXT_SHARE * ev.best_context:
         return False  # ... that names what the question names (not another subsidy)
     if (p.doc_id, p.section) not in ev.dated:

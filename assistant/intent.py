@@ -81,6 +81,11 @@ _ASKS = {
         r"\b(percentage|percent|proportion|ratio|what share|which share)\b|比例|占比|百分之|几成",
         re.I,
     ),
+    # "how many B-grade units": a count by grade, which a total ("60 schools") does not state
+    "grade": re.compile(
+        r"\b([ABC][- ]grade[ds]?|grade[ds]? [ABC]|graded [ABC]|[ABC][- ]graded|[ABC][- ]level)\b|"
+        r"[ABC]\s*档|档次",
+    ),
     "money": re.compile(
         r"\bhow much (money|funding|funds|subsidy|subsidies|support|allowance|grant|pay)\b|"
         r"\bhow much (does|do|did|will|is|are)\b.*\b(get|receive|paid|pay|cost|worth)\b|"
@@ -121,6 +126,9 @@ _SEES = {
         r"\bmajority\b|\b(one|two)[- ](third|quarter|fifth)s?\b|\bquarter\b|分之|\d+\s*:\s*\d+|"
         r"\bratio of \d",
         re.I,
+    ),
+    "grade": re.compile(
+        r"\bgraded\b|\bgrade [ABC]\b|\b\d+\s+[ABC]\b|[ABC]\s*档\s*\d|\d+\s*所?\s*[ABC]\s*档"
     ),
     "money": re.compile(
         r"\d[\d,.]*\s*(thousand |million |billion )?(yuan|RMB|CNY)\b|\d[\d,.]*\s*[万亿]?元|"
@@ -203,6 +211,8 @@ def asked_types(question: str) -> frozenset[str]:
     asks = {name for name, rx in _ASKS.items() if rx.search(_asking(question))}
     if "docnumber" in asks:
         asks.discard("quantity")  # "what is the document number" asks for a 文号, not a count
+    if "grade" in asks:
+        asks.discard("quantity")  # "how many A-grade units" is answered by a count by grade
     if "share" in asks:
         asks.discard("quantity")  # "what percentage" is answered by a share, not any number
     if "money" in asks:

@@ -54,6 +54,7 @@ EXTRACTIVE_SCHEMA: dict[str, set[str]] = {
             "date",
             "quantity",
             "share",
+            "grade",
             "money",
             "duration",
             "issuer",

@@ -684,3 +684,30 @@ def test_a_question_for_names_is_answered_only_by_a_point_that_names_some(corpus
     assert not answer.grounded and "names of the colleges" in answer.text
     partner = corpus_assistant.ask("Which colleges should we partner with to run apprenticeships?")
     assert partner.grounded
+
+
+def test_a_count_by_grade_is_answered_only_by_a_breakdown_by_grade(corpus_assistant):
+    # "the second Double High round" names its round with words between; its totals ("60
+    # schools plus 160 major groups") were quoted for a question about B-grade units, and the
+    # first round's list for the second round
+    second = corpus_assistant.ask(
+        "How many B-grade high-level school units were there in the second Double High round?"
+    )
+    assert not second.grounded and "(A, B, C)" in second.text
+    assert not corpus_assistant.ask("第二轮双高计划中A档学校有多少所？").grounded
+    first = corpus_assistant.ask("How many C-grade major-group units were named in round one?")
+    assert first.grounded and "56 C" in first.body.splitlines()[0]
+    zh = corpus_assistant.ask("第一轮双高计划A档高水平学校有几所？")
+    assert zh.grounded and "A档10所" in zh.body.splitlines()[0]
+
+
+def test_a_question_naming_a_plan_is_answered_on_its_topic_not_on_the_name(corpus_assistant):
+    # the plan's name matched its own issuer paragraph best, which says nothing of labour
+    # education; "提质培优" is a name the brief gives the plan
+    answer = corpus_assistant.ask(
+        "What does the quality improvement action plan say about labour education?"
+    )
+    first = next(line for line in answer.body.splitlines() if line.startswith("1. "))
+    assert answer.grounded and "labour education" in first
+    target = corpus_assistant.ask("提质培优行动计划对双师型教师比例提出了什么目标？")
+    assert not target.grounded  # the 2019 dual-qualified reform's target is another document's
