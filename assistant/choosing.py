@@ -263,8 +263,14 @@ class SentenceChooser:
             if counts:
                 counting.add(id(candidates[-1]))
         if counting:
-            # "how many key tasks": "56 key tasks", never the "nine bodies" that issued it
-            candidates = [c for c in candidates if id(c) in counting]
+            # "how many key tasks": "56 key tasks", never the "nine bodies" that issued it; a
+            # sentence stating the other thing asked ("when was it launched") stays
+            others = query.asks - {"quantity", "document"}
+            candidates = [
+                c
+                for c in candidates
+                if id(c) in counting or any(sentence_has(kind, c.sentence) for kind in others)
+            ]
         candidates.sort(key=lambda c: -c.score)
         if candidates and query.intent is Intent.TODO:
             _favour_linked_measures(candidates)

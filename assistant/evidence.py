@@ -177,11 +177,13 @@ def states_the_fact(query: Query, row: Row, top: float, ev: Evidence) -> bool:
         # a fact comes from a passage about what was asked, not a neighbour (a section on the
         # round the question names, "第一轮名单", is about what was asked)
         return False
-    if ev.context[p.chunk_id] < FACT_CONTEXT_SHARE * ev.best_context:
-        return False  # ... that names what the question names (not another subsidy)
+    # ... that names what the question names (not another subsidy); a question asking two
+    # things ("who issued it, and how much money does it get") names each in another passage
+    needed = query.asks - {"document"}
+    if ev.context[p.chunk_id] < FACT_CONTEXT_SHARE / max(1, len(needed)) * ev.best_context:
+        return False
     if (p.doc_id, p.section) not in ev.dated:
         return False
     # a date question is answered by a sentence with a date; "which document says so" by any
     # sentence, since its citation names the document
-    needed = query.asks - {"document"}
     return not needed or any(sentence_has(kind, row.sentence) for kind in needed)

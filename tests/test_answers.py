@@ -711,3 +711,16 @@ def test_a_question_naming_a_plan_is_answered_on_its_topic_not_on_the_name(corpu
     assert answer.grounded and "labour education" in first
     target = corpus_assistant.ask("提质培优行动计划对双师型教师比例提出了什么目标？")
     assert not target.grounded  # the 2019 dual-qualified reform's target is another document's
+
+
+def test_a_question_asking_two_things_gets_both(corpus_assistant):
+    # "how many" kept only the sentences counting certificates, dropping the date asked for;
+    # the issuers' paragraph named less of the question than the funding one and was cut
+    pilot = corpus_assistant.ask(
+        "When was the 1+X pilot launched and how many certificates were in the first batch?"
+    )
+    assert "6 certificates" in _lead(pilot) and "2019" in _lead(pilot)
+    plan = corpus_assistant.ask(
+        "Who issued the Double High Plan and how much central money does it get each year?"
+    )
+    assert "2 billion yuan" in _lead(plan) and "MOE" in _lead(plan)
