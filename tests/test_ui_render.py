@@ -212,7 +212,7 @@ def test_both_wording_files_have_the_same_keys_and_placeholders() -> None:
 
 
 def test_every_wording_key_used_in_ui_exists() -> None:
-    from ui import app, i18n
+    from ui import i18n, layout
 
     used = _keys_used_in_ui()
     assert len(used) > 60, "the key scan found too little; did the key style change?"
@@ -220,7 +220,7 @@ def test_every_wording_key_used_in_ui_exists() -> None:
     used |= {f"provenance.{k}" for k in render.KINDS} | {f"kind.{k}" for k in render.KINDS}
     used |= {f"filters.kind_{k}" for k in render.KINDS}
     used |= {f"docs.column_{c}" for c in render.DOC_COLUMNS}
-    used |= {f"upload.{s}" for s in render.UPLOAD_STATUSES} | set(app.EXAMPLE_KEYS)
+    used |= {f"upload.{s}" for s in render.UPLOAD_STATUSES} | set(layout.EXAMPLE_KEYS)
     for language in i18n.LANGUAGES:
         missing = used - set(i18n.catalog(language))
         assert not missing, f"ui.{language}.yaml lacks {sorted(missing)}"
