@@ -18,7 +18,7 @@ from typing import Any
 from assistant.config import Settings
 from assistant.errors import ConfigError
 
-from . import layout, render
+from . import documents, layout
 from .access import ServeOptions, resolve
 from .gaps_tab import build_gaps_tab
 from .handlers import CONCURRENCY_LIMIT, ChatHandlers
@@ -101,7 +101,7 @@ def build_app(assistant: Any, options: ServeOptions) -> Any:
         with gr.Tabs():
             with gr.Tab(L("tab.chat")), gr.Row(equal_height=False):
                 chat = layout.chat_column(L)
-                choices = render.document_choices(assistant.documents())
+                choices = documents.document_choices(assistant.documents())
                 sources = layout.sources_column(L, choices)
             docs_tab = layout.documents_tab(L, options.allow_upload)
             _wire_upload(handlers, docs_tab, sources, ui_lang)

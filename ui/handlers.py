@@ -21,7 +21,7 @@ from typing import Any, TypedDict
 from assistant.answering import MAX_CITATIONS
 from assistant.errors import AssistantError
 
-from . import render
+from . import documents, render
 from .i18n import language_of, text
 from .uploads import ingest_uploads
 
@@ -142,13 +142,15 @@ class ChatHandlers:
         import pandas as pd
 
         records = self.assistant.documents()
-        table = pd.DataFrame(render.document_rows(records, lang), columns=render.doc_columns(lang))
+        table = pd.DataFrame(
+            documents.document_rows(records, lang), columns=documents.doc_columns(lang)
+        )
         points = pd.DataFrame(
-            render.timeline_points(records, lang), columns=["year", "level", "title"]
+            documents.timeline_points(records, lang), columns=["year", "level", "title"]
         )
         # the plot draws its titles as given (Gradio translates only some of its props)
         plot = gr.update(value=points, **plot_titles(lang))
-        return table, plot, gr.update(choices=render.document_choices(records, lang))
+        return table, plot, gr.update(choices=documents.document_choices(records, lang))
 
     @staticmethod
     def remember_language(shown: str) -> str:
@@ -165,8 +167,8 @@ class ChatHandlers:
 
     def list_documents(self) -> list[dict[str, Any]]:
         """The indexed documents with their metadata (doc_id, title, kind, issuer ...)."""
-        return [dict(zip(render.DOC_COLUMNS, row, strict=True))
-                for row in render.document_rows(self.assistant.documents())]  # fmt: skip
+        return [dict(zip(documents.DOC_COLUMNS, row, strict=True))
+                for row in documents.document_rows(self.assistant.documents())]  # fmt: skip
 
     # ------------------------------------------------------------ answers
 
