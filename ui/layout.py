@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.pipeline import MAX_QUESTION_CHARS
+
 from . import render
 from .handlers import MAX_SOURCES, plot_titles
 from .uploads import ALLOWED_SUFFIXES
@@ -97,7 +99,7 @@ def chat_column(L: Any) -> ChatColumn:
                 label=L("chat.question"),  # read out by screen readers
                 show_label=False,
                 placeholder=L("chat.question_placeholder"),
-                max_length=4000,
+                max_length=MAX_QUESTION_CHARS,  # the library refuses longer ones
                 scale=6,
                 elem_id="question",
             )
