@@ -10,30 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import cli_parser
+from .cli_parser import Command, assistant_from_args, settings_from_args
 from .terminal import for_terminal, json_for_terminal
 
 EXIT_OK, EXIT_ERROR, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 3, 2
-
-
-def _settings(args: argparse.Namespace) -> Any:
-    from .config import Settings
-
-    overrides: dict[str, Any] = {}
-    if getattr(args, "chroma_url", None):
-        overrides["chroma_url"] = args.chroma_url
-    if getattr(args, "data_dir", None):
-        overrides["data_dir"] = Path(args.data_dir)
-    if getattr(args, "llm", None):
-        overrides["llm"] = args.llm
-    if getattr(args, "llm_base_url", None):
-        overrides["llm_base_url"] = args.llm_base_url
-    return Settings(**overrides)
-
-
-def _assistant(args: argparse.Namespace) -> Any:
-    from . import get_assistant
-
-    return get_assistant(_settings(args))
 
 
 def _progress_printer() -> Any:
@@ -64,7 +45,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     """assistant ingest PATH..."""
     from .provenance import Arrival
 
-    assistant = _assistant(args)
+    assistant = assistant_from_args(args)
     assistant.ensure_corpus()
     report = assistant.ingest(
         args.paths,
@@ -96,7 +77,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     """assistant search "q" [--k N] [--json]."""
-    assistant = _assistant(args)
+    assistant = assistant_from_args(args)
     passages = assistant.retrieve(args.question, k=args.k, sources=args.source, kinds=args.kind)
     if args.json:
         out = [
@@ -122,7 +103,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """assistant ask "q"."""
-    assistant = _assistant(args)
+    assistant = assistant_from_args(args)
     answer = assistant.ask(args.question, sources=args.source, kinds=args.kind)
     if args.json:
         print(
@@ -160,7 +141,7 @@ def _plain_text(markdown: str) -> str:
 
 def cmd_docs(args: argparse.Namespace) -> int:
     """assistant docs [--json]."""
-    records = _assistant(args).documents()
+    records = assistant_from_args(args).documents()
     rows = [
         {
             "doc_id": r.doc_id,
@@ -194,7 +175,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     """assistant remove DOC_ID."""
     from .errors import InvalidInputError
 
-    assistant = _assistant(args)
+    assistant = assistant_from_args(args)
     if not assistant.remove(args.doc_id):
         raise InvalidInputError(f"No document with doc_id '{args.doc_id}'; see `assistant docs`.")
     print(f"removed {args.doc_id}")
@@ -205,7 +186,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     """assistant check: compare the registry with the index and probe vector search."""
     from .maintenance import check_index
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     problems = check_index(settings)
     for problem in problems:
         print(f"problem   {problem}")
@@ -220,7 +201,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     """assistant reindex: rebuild the index from the recorded source files and the corpus."""
     from .maintenance import reindex
 
-    report = reindex(_settings(args), progress=_progress_printer())
+    report = reindex(settings_from_args(args), progress=_progress_printer())
     for skipped in report.skipped:
         print(f"skipped   {skipped.path}: {skipped.reason}")
     print(
@@ -237,7 +218,7 @@ def cmd_eval_answers(args: argparse.Namespace) -> int:
     from .evaluation import GOLDEN_DIR
 
     files = [Path(f) for f in args.answers] or sorted((GOLDEN_DIR / "answers").glob("*.jsonl"))
-    assistant = _assistant(args)
+    assistant = assistant_from_args(args)
     # with an LLM, the extractive mode answers the same questions first, for the side-by-side
     modes = [assistant] if assistant.llm is None else [extractive_twin(assistant), assistant]
     results = []
@@ -282,9 +263,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.gaps is not None:
         from .gap_cli import cmd_eval_gaps
 
-        return cmd_eval_gaps(args, _settings(args))
+        return cmd_eval_gaps(args, settings_from_args(args))
     results = run_eval(
-        _assistant(args),
+        assistant_from_args(args),
         Path(args.golden) if args.golden else GOLDEN_DIR,
         compare=args.compare or args.all,
         baseline=args.baseline or args.all,
@@ -318,113 +299,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ui.app import main as serve_main
 
     return serve_main(
-        _settings(args),
+        settings_from_args(args),
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
         allow_upload=getattr(args, "allow_upload", None),
     )
 
 
-def _global_options(parser: argparse.ArgumentParser, **defaults: Any) -> None:
-    """The options every command reads into Settings (see _settings)."""
-    parser.add_argument("--chroma-url", help="use a Chroma server (http://host:port)", **defaults)
-    parser.add_argument("--data-dir", help="where the embedded index lives", **defaults)
-    parser.add_argument(
-        "--llm",
-        help="write answers with an LLM: ollama:<model> or openai:<model> (docs/llm.md)",
-        **defaults,
-    )
-    parser.add_argument(
-        "--llm-base-url", help="the LLM server, e.g. http://127.0.0.1:11434", **defaults
-    )
+COMMANDS: dict[str, Command] = {
+    "ingest": cmd_ingest,
+    "search": cmd_search,
+    "ask": cmd_ask,
+    "docs": cmd_docs,
+    "remove": cmd_remove,
+    "check": cmd_check,
+    "reindex": cmd_reindex,
+    "eval": cmd_eval,
+    "serve": cmd_serve,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used by the docs)."""
-    parser = argparse.ArgumentParser(
-        prog="assistant", description="Policy guidance assistant: cited countermeasures."
-    )
-    _global_options(parser)
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("ingest", help="index files or folders")
-    p.add_argument("paths", nargs="+")
-    p.add_argument("--title")
-    p.add_argument(
-        "--kind",
-        help="own (default) or, as an administrator, policy / paper (logged in audit.jsonl); "
-        "front matter cannot set it",
-    )
-    p.add_argument("--doc-id")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_ingest)
-
-    for name, func, help_text in (
-        ("search", cmd_search, "show the best passages"),
-        ("ask", cmd_ask, "answer with cited countermeasures"),
-    ):
-        p = sub.add_parser(name, help=help_text)
-        p.add_argument("question")
-        p.add_argument("--source", action="append", help="restrict to a doc_id (repeatable)")
-        p.add_argument("--kind", action="append", help="restrict to paper/policy/own (repeatable)")
-        p.add_argument("--json", action="store_true")
-        if name == "search":
-            p.add_argument("--k", type=int, default=5)
-        p.set_defaults(func=func)
-
-    p = sub.add_parser("docs", help="list indexed documents")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_docs)
-
-    p = sub.add_parser("remove", help="delete one document from the index")
-    p.add_argument("doc_id")
-    p.set_defaults(func=cmd_remove)
-
-    p = sub.add_parser("check", help="check the index for damage or half-indexed documents")
-    p.set_defaults(func=cmd_check)
-
-    p = sub.add_parser("reindex", help="rebuild the index from the recorded source files")
-    p.set_defaults(func=cmd_reindex)
-
-    p = sub.add_parser("eval", help="retrieval quality on the golden sets")
-    p.add_argument("--golden", help="folder of golden *.jsonl files")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("-v", "--verbose", action="store_true", help="list the misses")
-    p.add_argument("--compare", action="store_true", help="also without the second stage")
-    p.add_argument("--baseline", action="store_true", help="also the plain LangChain baseline")
-    p.add_argument("--all", action="store_true", help="--compare and --baseline")
-    p.add_argument(
-        "--answers",
-        nargs="*",
-        metavar="FILE",
-        help="score answers, not passages (default: tests/golden/answers/*.jsonl); with --llm, "
-        "beside the extractive mode's figures",
-    )
-    p.add_argument(
-        "--limit", type=int, metavar="N", help="with --answers: N questions spread over each set"
-    )
-    p.add_argument(
-        "--gaps",
-        nargs="*",
-        metavar="FOLDER",
-        help="score the gap report on planted plans (default: tests/golden/gaps and its sets)",
-    )
-    p.set_defaults(func=cmd_eval)
-
-    p = sub.add_parser("serve", help="run the web chat")
-    p.add_argument("--host")
-    p.add_argument("--port", type=int)
-    p.add_argument("--allow-upload", action="store_true", default=None)
-    p.set_defaults(func=cmd_serve)
-
-    from .gap_cli import add_commands  # `assistant requirements`, `assistant gaps`
-
-    add_commands(sub, _settings, _assistant)
-    for command in sub.choices.values():
-        # also after the command (`assistant serve --llm ...`); absent there, the value given
-        # before the command (or None) stands
-        _global_options(command, default=argparse.SUPPRESS)
-    return parser
+    return cli_parser.build_parser(COMMANDS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

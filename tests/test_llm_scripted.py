@@ -553,9 +553,13 @@ def test_cli_malformed_llm_flag_is_a_clear_error(tmp_path):
     assert "ollama:<model>" in result.stderr
 
 
+ZH_QUESTION = "专业课教师多长时间要到企业实践一次？"
+ZH_REPLY = "专业课教师每5年须到企业实践累计不少于6个月[{n}]。"
+
+
 def test_scripted_llm_chinese_answer_cites_chinese_titles(llm_assistant, scripted):
-    scripted.script(cite_first("policy", "专业课教师每5年须到企业实践累计不少于6个月[{n}]。"))
-    answer = llm_assistant.ask("专业课教师多长时间要到企业实践一次？")
+    scripted.script(cite_first("policy", ZH_REPLY))
+    answer = llm_assistant.ask(ZH_QUESTION)
     assert answer.mode == "llm:openai:scripted" and answer.grounded
     sources = answer.text.split("**出处**", 1)[1]
     assert "《职业学校教师企业实践规定》" in sources
@@ -563,17 +567,30 @@ def test_scripted_llm_chinese_answer_cites_chinese_titles(llm_assistant, scripte
 
 @pytest.mark.server
 @pytest.mark.slow
-def test_serve_with_llm_flags_answers_through_the_llm(scripted, corpus_assistant, data_dir):
-    """`assistant serve --llm ... --llm-base-url ...` serves LLM answers, not extractive ones."""
+def test_serve_with_llm_flags_answers_through_the_scripted_llm(
+    scripted, corpus_assistant, data_dir
+):
+    """`assistant serve --llm ... --llm-base-url ...` serves LLM answers, not extractive ones.
+
+    The real server in a subprocess, its options after the command (as a user types them);
+    a Chinese question's LLM answer cites the documents by their Chinese titles.
+    """
     from gradio_client import Client
 
     from tests.ui_server import serve
 
-    scripted.script("Tie teacher pay to skills-training results [1].")
+    scripted.script(
+        "Tie teacher pay to skills-training results [1].", cite_first("policy", ZH_REPLY)
+    )
     before = len(scripted.requests)
-    args = ("--llm", "openai:scripted", "--llm-base-url", scripted.base_url)
+    args = ("--data-dir", str(data_dir), "--llm", "openai:scripted")
+    args += ("--llm-base-url", scripted.base_url)
     with serve(data_dir, *args, env={"ASSISTANT_LLM_API_KEY": "x"}) as url:
         client = Client(url, verbose=False)
         text = client.predict(QUESTION, api_name="/ask")
-    assert len(scripted.requests) == before + 1
-    assert "Tie teacher pay to skills-training results" in text
+        zh = client.predict(ZH_QUESTION, api_name="/ask")
+    assert len(scripted.requests) == before + 2
+    assert text.startswith("Tie teacher pay to skills-training results [1].")
+    assert "**Sources**" in text
+    assert zh.startswith("专业课教师每5年须到企业实践累计不少于6个月[1]。")
+    assert "《职业学校教师企业实践规定》" in zh.split("**出处**", 1)[1]

@@ -83,9 +83,9 @@ def test_web_upload_claiming_state_council_policy_is_an_own_document(store) -> N
     for block in answer.text.split("\n\n"):
         if "24 months" in block:
             assert "binding" not in block.lower() and "Policy requirements" not in block
-    from ui import render
+    from ui import documents
 
-    assert all(t["title"] != rec.title for t in render.timeline_points(a.documents(), "en"))
+    assert all(t["title"] != rec.title for t in documents.timeline_points(a.documents(), "en"))
 
 
 def test_cli_ingest_without_kind_ignores_front_matter_and_explicit_kind_is_audited(
@@ -158,9 +158,9 @@ def test_reupload_makes_a_new_version_and_keeps_the_old(store) -> None:
     # the old version is listed, not searched
     hits = a.retrieve("When does the lab open?", k=5, kinds=["own"])
     assert {p.doc_id for p in hits} & {"lab-plan", "lab-plan-v2"} == {"lab-plan-v2"}
-    from ui import render
+    from ui import documents
 
-    rows = {r[0]: r for r in render.document_rows(a.documents())}
+    rows = {r[0]: r for r in documents.document_rows(a.documents())}
     assert rows["lab-plan"][-1] == "superseded by lab-plan-v2"
     assert rows["lab-plan-v2"][-2].startswith("added by dean via web, ")
     third = _upload(a, base, "lab-plan.md", "# Lab plan\n\nThe lab opens at 10 am.\n")

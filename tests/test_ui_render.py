@@ -8,7 +8,7 @@ import pytest
 
 from assistant import Answer, ConfigError, Passage, Settings
 from tests.conftest import REPO
-from ui import access, render
+from ui import access, documents, render, uploads
 from ui.uploads import check_upload
 
 EVIL = (
@@ -84,11 +84,11 @@ def test_timeline_points_only_dated_policies() -> None:
         Rec("p", kind="paper", date="2021", title="Paper"),
         Rec("u", kind="policy", date="", title="Undated"),
     ]
-    assert render.timeline_points(records) == [
+    assert documents.timeline_points(records) == [
         {"year": 2006, "level": "joint ministries", "title": "A"},
         {"year": 2019, "level": "State Council", "title": "B"},
     ]
-    rows = render.document_rows(records)
+    rows = documents.document_rows(records)
     assert rows[0] == ["b", "B", "", "policy", "", "2019-02-13", "State Council", 3, "", ""]
 
 
@@ -105,7 +105,7 @@ def test_timeline_points_only_dated_policies() -> None:
     ],
 )
 def test_sanitize_filename_keeps_a_plain_base_name(raw: str, safe: str) -> None:
-    assert render.sanitize_filename(raw) == safe
+    assert uploads.sanitize_filename(raw) == safe
     assert "/" not in safe and "\\" not in safe and not safe.startswith(".")
 
 
@@ -212,15 +212,15 @@ def test_both_wording_files_have_the_same_keys_and_placeholders() -> None:
 
 
 def test_every_wording_key_used_in_ui_exists() -> None:
-    from ui import app, i18n
+    from ui import i18n, layout
 
     used = _keys_used_in_ui()
     assert len(used) > 60, "the key scan found too little; did the key style change?"
     # keys built from data: kinds, document columns, upload results, example questions
     used |= {f"provenance.{k}" for k in render.KINDS} | {f"kind.{k}" for k in render.KINDS}
     used |= {f"filters.kind_{k}" for k in render.KINDS}
-    used |= {f"docs.column_{c}" for c in render.DOC_COLUMNS}
-    used |= {f"upload.{s}" for s in render.UPLOAD_STATUSES} | set(app.EXAMPLE_KEYS)
+    used |= {f"docs.column_{c}" for c in documents.DOC_COLUMNS}
+    used |= {f"upload.{s}" for s in render.UPLOAD_STATUSES} | set(layout.EXAMPLE_KEYS)
     for language in i18n.LANGUAGES:
         missing = used - set(i18n.catalog(language))
         assert not missing, f"ui.{language}.yaml lacks {sorted(missing)}"
@@ -293,18 +293,18 @@ def test_memo_uploads_and_documents_in_chinese() -> None:
         ),
         Rec("o", kind="own", level="campus", title="Own"),
     ]
-    assert render.timeline_points(records, "zh") == [
+    assert documents.timeline_points(records, "zh") == [
         {"year": 2019, "level": "国务院", "title": "甲"}
     ]
-    assert render.timeline_points(records) == [
+    assert documents.timeline_points(records) == [
         {"year": 2019, "level": "State Council", "title": "A"}
     ]
-    assert render.doc_columns("zh")[:2] == ["文件编号", "标题"]
-    assert render.doc_columns() == render.DOC_COLUMNS
-    rows = render.document_rows(records, "zh")
+    assert documents.doc_columns("zh")[:2] == ["文件编号", "标题"]
+    assert documents.doc_columns() == documents.DOC_COLUMNS
+    rows = documents.document_rows(records, "zh")
     assert rows[0][3:7] == ["政策", "", "2019", "国务院"] and rows[2][6] == "campus"
-    assert render.document_choices(records[:1], "zh") == [("甲（政策）", "a")]
-    assert render.document_choices(records[:1]) == [("A (policy)", "a")]
+    assert documents.document_choices(records[:1], "zh") == [("甲（政策）", "a")]
+    assert documents.document_choices(records[:1]) == [("A (policy)", "a")]
 
 
 def test_links_in_titles_and_metadata_stay_text_and_uploads_say_who_added_them() -> None:

@@ -22,13 +22,12 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
@@ -38,6 +37,16 @@ from assistant.config import Settings
 from assistant.errors import AssistantError, ConfigError, InvalidInputError, StoreBusyError
 
 from .access import ServeOptions
+from .api_schema import (
+    AskRequest,
+    AskResponse,
+    DocumentOut,
+    ErrorResponse,
+    RetrieveRequest,
+    RetrieveResponse,
+    document_out,
+    passage_out,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,126 +58,7 @@ T = TypeVar("T")
 API_TIMEOUT = 30.0  # seconds for one request, waiting included (an LLM adds its own timeout)
 RETRY_AFTER = "1"  # seconds: the backlog drains in about one
 MAX_BODY_BYTES = 256 * 1024  # a 4,000-character question plus a long history fits many times
-MAX_TURNS = 40  # history entries (20 question/answer pairs)
-MAX_TURN_CHARS = 20_000  # one earlier answer, Sources section included
 REALM = 'Basic realm="policy-assistant", charset="UTF-8"'
-
-
-class Turn(BaseModel):
-    """One earlier message of the conversation."""
-
-    model_config = ConfigDict(extra="forbid")
-    role: Literal["user", "assistant"]
-    content: str = Field(max_length=MAX_TURN_CHARS)
-
-
-class AskRequest(BaseModel):
-    """A question, the conversation so far and optional filters."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"question": "How long must teachers spend in enterprises?"},
-                {
-                    "question": "那经费呢？",
-                    "history": [
-                        {"role": "user", "content": "如何建设双师型教师队伍？"},
-                        {"role": "assistant", "content": "…"},
-                    ],
-                    "kinds": ["policy"],
-                },
-            ]
-        },
-    )
-    question: str = Field(description="English or Chinese, up to 4,000 characters")
-    history: list[Turn] = Field(default_factory=list, max_length=MAX_TURNS)
-    sources: list[str] | None = Field(None, description="doc_ids to search (GET /api/documents)")
-    kinds: list[str] | None = Field(None, description="kinds to search: policy, paper, own")
-
-
-class RetrieveRequest(BaseModel):
-    """A search: passages best first."""
-
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"question": "teacher pay", "k": 5}]}
-    )
-    question: str
-    k: int = Field(5, description="how many passages (1-50)")
-    sources: list[str] | None = None
-    kinds: list[str] | None = None
-
-
-class Citation(BaseModel):
-    """The passage behind an answer's [n]."""
-
-    n: int
-    doc_id: str
-    title: str
-    section: str
-    role: str = Field(description="provision, target, recommendation, problem, background ...")
-    kind: str
-    citation: str
-    quote: str = Field(description="the sentence quoted from the passage")
-    score: float
-
-
-class AskResponse(BaseModel):
-    """An answer: Markdown text with [n] markers; [n] is citations[n-1]."""
-
-    text: str
-    body: str = Field(description="the text without its Sources section")
-    grounded: bool = Field(description="False when the documents do not support an answer")
-    mode: str
-    language: str
-    intent: str
-    notice: str
-    citations: list[Citation]
-
-
-class PassageOut(BaseModel):
-    """One retrieved passage."""
-
-    rank: int
-    doc_id: str
-    title: str
-    section: str
-    kind: str
-    role: str
-    citation: str
-    score: float
-    text: str
-
-
-class RetrieveResponse(BaseModel):
-    """Passages, best first."""
-
-    passages: list[PassageOut]
-
-
-class DocumentOut(BaseModel):
-    """An indexed (committed) document."""
-
-    doc_id: str
-    title: str
-    kind: str
-    issuer: str
-    date: str
-    chunks: int
-    metadata: dict[str, Any]
-
-
-class ErrorBody(BaseModel):
-    """What went wrong, in the package's words."""
-
-    type: str
-    message: str
-
-
-class ErrorResponse(BaseModel):
-    """Every error answer."""
-
-    error: ErrorBody
 
 
 class Busy(Exception):
@@ -363,6 +253,13 @@ def build_api(assistant: Any, options: ServeOptions, settings: Settings) -> Fast
         responses=errors,
     )
     app.add_middleware(_Login, users=options.auth, tokens=tokens)
+    _add_error_handlers(app)
+    _add_routes(app, assistant, gate)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every error as `{"error": {"type", "message"}}` with the right status."""
 
     @app.exception_handler(AssistantError)
     async def _assistant_error(_: Request, exc: AssistantError) -> Response:
@@ -386,6 +283,10 @@ def build_api(assistant: Any, options: ServeOptions, settings: Settings) -> Fast
         logger.exception("API request failed", exc_info=exc)
         return _error(500, "InternalError", "The server failed to answer; its log says why.")
 
+
+def _add_routes(app: FastAPI, assistant: Any, gate: Gate) -> None:
+    """POST /ask, POST /retrieve, GET /documents; the library's work runs on `gate`."""
+
     @app.post("/ask", response_model=AskResponse)
     async def ask(body: AskRequest) -> dict[str, Any]:
         """Answer a question with cited countermeasures (raw Markdown, [n] markers)."""
@@ -402,41 +303,13 @@ def build_api(assistant: Any, options: ServeOptions, settings: Settings) -> Fast
         passages = await gate.run(
             assistant.retrieve, body.question, body.k, sources=body.sources, kinds=body.kinds
         )
-        return {
-            "passages": [
-                {
-                    "rank": i,
-                    "doc_id": p.doc_id,
-                    "title": p.title,
-                    "section": p.section,
-                    "kind": p.kind,
-                    "role": str(p.metadata.get("role", "")),
-                    "citation": p.citation,
-                    "score": p.score,
-                    "text": p.text,
-                }
-                for i, p in enumerate(passages, 1)
-            ]
-        }
+        return {"passages": [passage_out(i, p) for i, p in enumerate(passages, 1)]}
 
     @app.get("/documents", response_model=list[DocumentOut])
     async def documents() -> list[dict[str, Any]]:
         """The indexed documents with their metadata."""
         records = await gate.run(assistant.documents)
-        return [
-            {
-                "doc_id": r.doc_id,
-                "title": r.title,
-                "kind": r.kind,
-                "issuer": str(r.metadata.get("issuer", "")),
-                "date": str(r.metadata.get("date", "")),
-                "chunks": r.chunks,
-                "metadata": {k: v for k, v in r.metadata.items() if k != "path"},
-            }
-            for r in records
-        ]
-
-    return app
+        return [document_out(r) for r in records]
 
 
 def api_routes(assistant: Any, options: ServeOptions, settings: Settings) -> list[Mount]:

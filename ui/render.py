@@ -1,18 +1,18 @@
-"""Pure rendering for the web chat. Input: Answer / Passage / DocRecord. Output: Markdown, rows.
+"""Pure rendering for the web chat. Input: Answer / Passage / upload results. Output: Markdown.
 
 Nothing here imports Gradio, so every piece is unit-testable. All text that comes from a
 document (titles, sections, passages, file names) goes through `escape_md`, which turns
 `<`, `>`, `&` into entities and backslash-escapes Markdown syntax: a passage containing
 `<script>`, `<img onerror=...>` or `![x](http://host/x.png)` is shown as text and loads nothing.
 Our own wording comes from prompts/ui.<language>.yaml (ui.i18n): what belongs to an answer
-follows the answer's language, the rest the language the page shows.
+follows the answer's language, the rest the language the page shows. The documents table,
+filter and timeline are ui.documents'.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from assistant.citing import added_note
 from assistant.text import escape_md
 from assistant.types import Answer, Passage
 
-from .i18n import catalog, language_of, text
+from .i18n import language_of, text
 
 KINDS = ("policy", "paper", "own")  # provenance.<kind>, kind.<kind>, filters.kind_<kind>
 UPLOAD_STATUSES = (
@@ -35,18 +35,11 @@ STREAM_STEPS = 12  # how many progressively longer texts a streamed answer is se
 # GFM turns bare URLs, www. names and e-mail addresses into live links; escape_md leaves them.
 # Breaking the pattern with a Markdown escape keeps the text identical on screen.
 _AUTOLINK = re.compile(r"(?i)(?<=[a-z])://|\bwww\.|@")
-_UNSAFE_NAME = re.compile(r"[^\w.\- ]+")
-MAX_NAME_CHARS = 120
 
 
 def provenance(kind: str, language: str = "en") -> str:
     """Human label for a source's kind: policy requirement, research recommendation, own."""
     return text(language, f"provenance.{kind if kind in KINDS else 'own'}")
-
-
-def _word(language: str, key: str, default: str) -> str:
-    """The catalog's word for a data value (a kind, a level), or the value itself."""
-    return catalog(language).get(key, default)
 
 
 def inert(markdown: str) -> str:
@@ -273,114 +266,6 @@ def memo_markdown(
             lines.append(inert(line) + provenance(s["kind"], language))
         lines.append("")
     return "\n".join(lines)
-
-
-DOC_COLUMNS = ["doc_id", "title", "title_zh", "kind", "issuer", "date", "level", "chunks", "added",
-               "status"]  # fmt: skip
-
-
-def doc_columns(language: str = "en") -> list[str]:
-    """Headers of the documents table in the page's language (English: the DOC_COLUMNS)."""
-    return [text(language, f"docs.column_{name}") for name in DOC_COLUMNS]
-
-
-def _kind_word(kind: str, language: str) -> str:
-    return _word(language, f"kind.{kind}", kind)
-
-
-def _level_word(level: str, language: str) -> str:
-    key = "level." + re.sub(r"\W+", "_", level.strip().lower()).strip("_")
-    return _word(language, key, level)
-
-
-def document_rows(records: Iterable[Any], language: str = "en") -> list[list[Any]]:
-    """Rows of the documents table (DocRecord-like objects: doc_id, chunks, metadata).
-
-    Kinds and issuing levels are named in `language`; everything else is the metadata as is.
-    """
-    rows = []
-    for r in records:
-        meta = r.metadata
-        level = str(meta.get("level", ""))
-        rows.append(
-            [
-                r.doc_id,
-                str(meta.get("title", r.doc_id)),
-                str(meta.get("title_zh", "")),
-                _kind_word(str(meta.get("kind", "own")), language),
-                str(meta.get("issuer", "")),
-                str(meta.get("date", "")),
-                _level_word(level, language) if level else "",
-                int(r.chunks),
-                added_note(meta, language),
-                text(language, "docs.superseded_by", doc_id=str(meta["superseded_by"]))
-                if meta.get("superseded_by")
-                else "",
-            ]
-        )
-    return rows
-
-
-def document_choices(records: Iterable[Any], language: str = "en") -> list[tuple[str, str]]:
-    """(label, doc_id) pairs for the document filter; Chinese titles on a Chinese page."""
-    choices = []
-    for r in records:
-        title = _title(r, language)
-        kind = _kind_word(str(r.metadata.get("kind", "own")), language)
-        label = text(language, "filters.document_choice", title=title, kind=kind)
-        choices.append((label, r.doc_id))
-    return choices
-
-
-def _title(record: Any, language: str) -> str:
-    meta = record.metadata
-    if language_of(language) == "zh" and meta.get("title_zh"):
-        return str(meta["title_zh"])
-    return str(meta.get("title", record.doc_id))
-
-
-def timeline_points(records: Iterable[Any], language: str = "en") -> list[dict[str, Any]]:
-    """Policy documents as (year, level, title) points for the timeline plot.
-
-    A translation of a listed document (`translation_of`) is not a second policy: one point
-    per document, titled in `language` where a Chinese title exists, levels named in it too.
-    """
-    records = list(records)
-    listed = {r.doc_id for r in records}
-    points = []
-    for r in records:
-        meta = r.metadata
-        if meta.get("kind") != "policy" or meta.get("translation_of") in listed:
-            continue
-        match = re.search(r"(19|20)\d{2}", str(meta.get("date", "")))
-        if not match:
-            continue
-        points.append(
-            {
-                "year": int(match.group(0)),
-                "level": _level_word(str(meta.get("level") or "unknown"), language),
-                "title": _title(r, language),
-            }
-        )
-    return sorted(points, key=lambda p: (p["year"], p["level"]))
-
-
-def sanitize_filename(name: str) -> str:
-    """A safe base name for an uploaded file: no directories, no leading dots, no odd characters.
-
-    Args:
-        name: the name the browser sent (may contain `../`, `\\`, an absolute path ...).
-
-    Returns:
-        A plain file name (letters incl. Chinese, digits, `.`, `-`, `_`, space) or "upload".
-    """
-    name = unicodedata.normalize("NFKC", name).replace("\\", "/").split("/")[-1]
-    name = _UNSAFE_NAME.sub("_", name).strip(" .")
-    stem, dot, suffix = name.rpartition(".")
-    if not dot:
-        stem, suffix = name, ""
-    stem = stem.strip(" .")[: MAX_NAME_CHARS - len(suffix) - 1] or "upload"
-    return f"{stem}.{suffix}" if suffix else stem
 
 
 def upload_results_markdown(results: Sequence[Mapping[str, str]], language: str = "en") -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import re
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,11 +21,29 @@ from assistant.errors import AssistantError, CorpusError
 from assistant.provenance import Arrival
 from assistant.sniffing import check_signature
 
-from .render import sanitize_filename
-
 logger = logging.getLogger(__name__)
 
 ALLOWED_SUFFIXES = (".pdf", ".docx", ".html", ".htm", ".md", ".txt")
+_UNSAFE_NAME = re.compile(r"[^\w.\- ]+")
+MAX_NAME_CHARS = 120
+
+
+def sanitize_filename(name: str) -> str:
+    """A safe base name for an uploaded file: no directories, no leading dots, no odd characters.
+
+    Args:
+        name: the name the browser sent (may contain `../`, `\\`, an absolute path ...).
+
+    Returns:
+        A plain file name (letters incl. Chinese, digits, `.`, `-`, `_`, space) or "upload".
+    """
+    name = unicodedata.normalize("NFKC", name).replace("\\", "/").split("/")[-1]
+    name = _UNSAFE_NAME.sub("_", name).strip(" .")
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem, suffix = name, ""
+    stem = stem.strip(" .")[: MAX_NAME_CHARS - len(suffix) - 1] or "upload"
+    return f"{stem}.{suffix}" if suffix else stem
 
 
 def check_upload(data: bytes, name: str, max_bytes: int) -> str:
@@ -67,52 +87,48 @@ def ingest_uploads(
         Dicts with file (sanitized name), status (added/version/updated/unchanged/refused/
         skipped) and detail.
     """
-    results: list[dict[str, str]] = []
     by = user or "web user (no login)"
     try:
-        for raw in files:
-            src = Path(raw)
-            name = sanitize_filename(src.name)
-            try:
-                data = (
-                    src.read_bytes() if src.stat().st_size <= max_bytes else b"x" * (max_bytes + 1)
-                )
-            except OSError as e:
-                results.append(
-                    {"file": name, "status": "refused", "detail": f"unreadable ({e.strerror})"}
-                )
-                continue
-            reason = check_upload(data, name, max_bytes)
-            if reason:
-                results.append({"file": name, "status": "refused", "detail": reason})
-                continue
-            folder = (store_root / hashlib.sha256(data).hexdigest()).resolve()
-            dest = (folder / name).resolve()
-            if dest.parent != folder:  # cannot happen after sanitize_filename; belt and braces
-                results.append({"file": name, "status": "refused", "detail": "bad file name"})
-                continue
-            fresh = not dest.exists()
-            folder.mkdir(parents=True, exist_ok=True)
-            if fresh:
-                dest.write_bytes(data)
-            try:
-                report = assistant.ingest([dest], arrival=Arrival(via="web", by=by, file_name=name))
-            except AssistantError as e:
-                report = None
-                results.append({"file": name, "status": "skipped", "detail": str(e)})
-            else:
-                results.append(_result(name, report))
-            if fresh and results[-1]["status"] in {"skipped", "refused"}:
-                dest.unlink(missing_ok=True)  # keep only what the index uses
-                with contextlib.suppress(OSError):
-                    folder.rmdir()
+        return [_ingest_one(assistant, Path(raw), store_root, max_bytes, by) for raw in files]
     finally:
         for raw in files:  # Gradio's cached copy of the upload
             try:
                 Path(raw).unlink(missing_ok=True)
             except OSError:
                 logger.warning("could not remove the uploaded temp file %s", raw)
-    return results
+
+
+def _ingest_one(
+    assistant: Any, src: Path, store_root: Path, max_bytes: int, by: str
+) -> dict[str, str]:
+    """Check, keep and ingest one uploaded file; its result."""
+    name = sanitize_filename(src.name)
+    try:
+        data = src.read_bytes() if src.stat().st_size <= max_bytes else b"x" * (max_bytes + 1)
+    except OSError as e:
+        return {"file": name, "status": "refused", "detail": f"unreadable ({e.strerror})"}
+    reason = check_upload(data, name, max_bytes)
+    if reason:
+        return {"file": name, "status": "refused", "detail": reason}
+    folder = (store_root / hashlib.sha256(data).hexdigest()).resolve()
+    dest = (folder / name).resolve()
+    if dest.parent != folder:  # cannot happen after sanitize_filename; belt and braces
+        return {"file": name, "status": "refused", "detail": "bad file name"}
+    fresh = not dest.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        dest.write_bytes(data)
+    try:
+        report = assistant.ingest([dest], arrival=Arrival(via="web", by=by, file_name=name))
+    except AssistantError as e:
+        result = {"file": name, "status": "skipped", "detail": str(e)}
+    else:
+        result = _result(name, report)
+    if fresh and result["status"] in {"skipped", "refused"}:
+        dest.unlink(missing_ok=True)  # keep only what the index uses
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+    return result
 
 
 def _result(name: str, report: Any) -> dict[str, str]:
