@@ -18,6 +18,7 @@ from .glossary import chinese_terms, expand
 from .indexing import Store
 from .ingestion import detect_language
 from .lexical import LexicalIndex
+from .registry import VectorSpace, is_committed
 from .types import Passage
 
 logger = logging.getLogger(__name__)
@@ -98,35 +99,6 @@ class HybridRetriever:
             if rec.metadata.get("superseded_by") and rec.doc_id not in (sources or ())
         )
 
-    def _dense(
-        self,
-        coll: Any,
-        vec: np.ndarray,
-        n: int,
-        where: dict[str, Any] | None,
-        skip: set[str] | frozenset[str] = frozenset(),
-    ) -> list[str]:
-        # Chroma 1.5 returns what it has when n_results exceeds the collection (checked), so
-        # no count() round trip per query.
-        got = coll.query(
-            query_embeddings=[vec.tolist()],
-            n_results=n,
-            where=where,
-            include=["metadatas"],
-        )
-        registry = self.store.registry()
-        out = []
-        for chunk_id, meta in zip(got["ids"][0], got["metadatas"][0], strict=False):
-            doc_id = str((meta or {}).get("doc_id", ""))
-            rec = registry.get(doc_id)
-            if (
-                doc_id not in skip
-                and rec is not None
-                and rec.doc_hash == (meta or {}).get("doc_hash")
-            ):
-                out.append(chunk_id)
-        return out
-
     def retrieve(
         self,
         question: str,
@@ -174,7 +146,11 @@ class HybridRetriever:
                 vec, asked = self.minilm.encode_queries([query, question])
             else:
                 vec = asked = self.minilm.encode_queries([query])[0]
-            return vec, asked, self._dense(self.store.minilm, vec, dense_n, where, skip)[:n]
+            return (
+                vec,
+                asked,
+                self.store.query_dense(VectorSpace.MINILM, vec, dense_n, where, skip)[:n],
+            )
 
         # The MiniLM channel runs beside the USE and BM25 channels: onnxruntime, NumPy and
         # Chroma release the GIL, so on two cores the channels overlap (~30% less latency).
@@ -183,7 +159,7 @@ class HybridRetriever:
             q_use = raw_use = self.use.encode_queries([query])[0]
         else:
             q_use, raw_use = self.use.encode_queries([query, question])
-        dense_use = self._dense(self.store.use, q_use, dense_n, where, skip)[:n]
+        dense_use = self.store.query_dense(VectorSpace.USE, q_use, dense_n, where, skip)[:n]
         lexical_hits = self.lexical.search(query, n, sources=sources, kinds=kinds, exclude=exclude)
         zh_terms = chinese_terms(question) if lang == "en" else ""
         if zh_terms and self.lexical.has_chinese():
@@ -221,8 +197,7 @@ class HybridRetriever:
             if chunk_id not in data:
                 continue
             text, meta, v_minilm, v_use = data[chunk_id]
-            rec = registry.get(str(meta.get("doc_id", "")))
-            if rec is None or rec.doc_hash != meta.get("doc_hash"):
+            if not is_committed(registry, meta):
                 continue  # from a BM25 index a moment older than a remove or an update
             cos_minilm = float(v_minilm @ q_minilm)
             cos_asked = float(v_minilm @ asked_minilm)
