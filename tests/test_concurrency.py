@@ -167,7 +167,7 @@ def test_ingest_while_web_chat_answers(shared_dir: Path, tmp_path: Path) -> None
     time.sleep(2.5)  # registry cache TTL
     top = reader.retrieve(QUESTION_NEW, k=3)[0]
     assert top.doc_id == "own-drone-workshop-plan"
-    ranks = top.metadata["ranks"]
+    ranks = top.signals.ranks
     assert ranks["minilm"] is not None and ranks["use"] is not None, ranks
     assert not reader.store.check()
 
