@@ -179,12 +179,16 @@ def twin_passage(
     hit: Passage, chunk_id: str, text: str, meta: dict[str, Any], original: Passage | None
 ) -> Passage:
     """The other-language version of a hit's section, carrying the hit's scores."""
-    signals = {k: v for k, v in hit.metadata.items() if k not in meta}
-    twin = passage_from_row(chunk_id, text, {**signals, **meta}, score=hit.score)
+    carried = {k: v for k, v in hit.metadata.items() if k not in meta}
+    twin = passage_from_row(chunk_id, text, {**carried, **meta}, score=hit.score)
     extra: dict[str, Any] = {}
     if original is not None:
         extra = {"original_text": original.text, "original_section": original.section}
-    return dataclasses.replace(twin, metadata={**twin.metadata, **extra})
+    # the hit's retrieval signals, for this chunk
+    signals = dataclasses.replace(hit.signals, chunk_id=chunk_id) if hit.signals.chunk_id else None
+    return dataclasses.replace(
+        twin, metadata={**twin.metadata, **extra}, signals=signals or twin.signals
+    )
 
 
 def sources_section(

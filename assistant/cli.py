@@ -334,32 +334,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return int(args.func(args))
-    except AssistantError as e:
+    except AssistantError as e:  # a damaged index too: the Store wraps every Chroma failure
         print(for_terminal(f"error: {e}"), file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BaseException as e:
-        if not _from_index_library(e):
-            raise
-        print(
-            f"error: the index is damaged or unreadable ({type(e).__name__}: {str(e)[:300]}); "
-            "run `assistant check` for details and `assistant reindex` to rebuild it.",
-            file=sys.stderr,
-        )
-        return EXIT_ERROR
-
-
-def _from_index_library(e: BaseException) -> bool:
-    """True for errors raised inside Chroma (incl. Rust panics) rather than by our code."""
-    module = type(e).__module__ or ""
-    if module.startswith(("chromadb", "pyo3_runtime", "sqlite3")):
-        return True
-    tb = e.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    return bool(tb and "/chromadb/" in tb.tb_frame.f_code.co_filename and isinstance(e, Exception))
 
 
 if __name__ == "__main__":

@@ -55,7 +55,9 @@ class PolicyRetriever(BaseRetriever):
 
 
 def _document(p: Passage) -> Document:
-    plain = {k: v for k, v in p.metadata.items() if isinstance(v, str | int | float | bool)}
+    # the retrieval signals under their metadata keys, as LangChain users have always seen them
+    shown = {**p.metadata, **p.signals.as_metadata()}
+    plain = {k: v for k, v in shown.items() if isinstance(v, str | int | float | bool)}
     return Document(
         page_content=p.text,
         metadata={

@@ -21,8 +21,8 @@ from typing import Any
 
 from .config import Settings
 from .errors import StoreError
-from .indexing import bump_epoch
 from .provenance import PROVENANCE_KEYS, Arrival
+from .registry import bump_epoch
 from .types import IngestReport, SkippedFile
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,8 @@ def _recorded_sources(settings: Settings) -> dict[str, dict[str, Any]]:
     """Union of the manifest and (when readable) the registry; the registry wins."""
     sources = read_manifest(settings)
     try:
-        from .indexing import Store, make_client
+        from .indexing import Store
+        from .registry import make_client
 
         store = Store(make_client(settings), settings.collection)
         for rec in store.registry(fresh=True).values():
@@ -73,12 +74,13 @@ def check_index(settings: Settings) -> list[str]:
     Returns:
         Human-readable problems; [] when the index is healthy.
     """
-    from .indexing import Store, make_client
+    from .indexing import Store
+    from .registry import make_client
 
     try:
         store = Store(make_client(settings), settings.collection)
         problems = store.check()
-        problems += _probe_vectors(store)
+        problems += store.probe_vectors()
         problems += _missing_documents(settings, set(store.registry(fresh=True)))
     except StoreError as e:
         return [str(e)]
@@ -101,28 +103,14 @@ def _missing_documents(settings: Settings, indexed: set[str]) -> list[str]:
     ]
 
 
-def _probe_vectors(store: Any) -> list[str]:
-    """Query each chunk collection with one of its own vectors: it must find that chunk."""
-    problems = []
-    for coll in (store.minilm, store.use):
-        got = coll.get(limit=1, include=["embeddings"])
-        if not got["ids"]:
-            continue
-        hits = coll.query(
-            query_embeddings=[got["embeddings"][0]], n_results=1, include=["distances"]
-        )
-        if not hits["ids"] or not hits["ids"][0] or hits["distances"][0][0] > 1e-3:
-            problems.append(f"collection {coll.name}: a stored vector does not find itself")
-    return problems
-
-
 def _wipe(settings: Settings) -> None:
     """Start from an empty index.
 
     A server's collections are dropped. An embedded index is moved aside and deleted as a
     whole: dropping collections from a damaged folder can leave its damaged log behind.
     """
-    from .indexing import Store, make_client
+    from .indexing import Store
+    from .registry import make_client
 
     if settings.chroma_url:
         Store(make_client(settings), settings.collection).reset()

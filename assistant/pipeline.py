@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -21,13 +22,14 @@ from .config import Settings
 from .dominance import noted
 from .embeddings import default_encoders
 from .errors import CorpusError, InvalidInputError
-from .indexing import DocRecord, Store, make_client
+from .indexing import Store
 from .ingestion import SourceDocument, iter_files, make_doc_id
 from .inputs import check_history, check_names, check_text
 from .intent import make_query, user_questions
 from .lexical import LexicalIndex, tokenize
 from .prompts import load_wording
 from .provenance import Arrival, AuditLog, admit, audit_entry
+from .registry import DocRecord, DocumentCommit, make_client
 from .retrieval import HybridRetriever
 from .types import Answer, IngestReport, Kind, Passage, SkippedFile
 
@@ -43,11 +45,12 @@ Progress = Callable[[str, int, int], None]  # (file name, files done, files tota
 class Assistant:
     """Everything wired together for one Settings."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
         """Open the store and wire the stages; models load lazily on first use.
 
         Args:
             settings: the configuration (see assistant.config.Settings).
+            clock: seconds since the epoch, for the store's stamps and registry cache.
         """
         self.settings = settings
         client = make_client(settings)
@@ -55,7 +58,12 @@ class Assistant:
         reopen = None if settings.chroma_url else lambda: make_client(settings)
         epoch = None if settings.chroma_url else settings.data_dir / "index-epoch"
         self.store = Store(
-            client, settings.collection, lock_path=lock, reopen=reopen, epoch_path=epoch
+            client,
+            settings.collection,
+            lock_path=lock,
+            reopen=reopen,
+            epoch_path=epoch,
+            clock=clock,
         )
         self.lexical = LexicalIndex(self.store, settings.data_dir / "bm25")
         self.minilm, self.use = default_encoders(settings.document_encoder)
@@ -266,7 +274,13 @@ class Assistant:
         for doc, doc_chunks, status in pending:
             meta = {**doc.metadata, "title": doc.title, "kind": doc.kind, "lang": doc.language}
             commits.append(
-                (doc.doc_id, doc.content_hash, len(doc_chunks), meta, status == "updated")
+                DocumentCommit(
+                    doc_id=doc.doc_id,
+                    doc_hash=doc.content_hash,
+                    chunks=len(doc_chunks),
+                    metadata=meta,
+                    replaces_old_version=status == "updated",
+                )
             )
         self.store.commit_many(commits)
         for doc, doc_chunks, status in pending:
@@ -539,16 +553,9 @@ class Assistant:
             ordinal, start, end = int(meta["ordinal"]), int(meta["start"]), int(meta["end"])
         except (KeyError, TypeError, ValueError):
             return "", ""
-        rec = self.store.registry().get(passage.doc_id)
-        where: dict[str, Any] = {
-            "$and": [{"doc_id": passage.doc_id}, {"ordinal": {"$in": [ordinal - 1, ordinal + 1]}}]
-        }
-        got = self.store.minilm.get(where=where, include=["documents", "metadatas"])
         before = after = ""
-        for text, m in zip(got["documents"], got["metadatas"], strict=False):
-            m = m or {}
-            if rec is not None and m.get("doc_hash") != rec.doc_hash:
-                continue  # a stale chunk of an older version of the document
+        # only the committed version's chunks: never text of an older or a removed document
+        for text, m in self.store.neighbours(passage.doc_id, [ordinal - 1, ordinal + 1]):
             c_start, c_end = int(m.get("start", 0)), int(m.get("end", 0))
             if int(m.get("ordinal", -2)) == ordinal - 1 and c_start < start:
                 before = text[: max(0, start - c_start)][-chars:]

@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .indexing import DocRecord
 from .ingestion import SourceDocument
+from .registry import DocRecord
 
 # what only the bundled corpus or an administrator's explicit --kind may say about a document
 PROTECTED_KEYS = frozenset(

@@ -102,23 +102,21 @@ def support(passage: Passage) -> float:
     passage: the multilingual USE cosine (MiniLM and BM25 do not cross languages); for an
     English question on a Chinese passage, averaged over the expanded and the asked question.
     """
-    meta = passage.metadata
+    meta, sig = passage.metadata, passage.signals
     if meta.get("named_section"):
         return 1.0  # the question names this section ("§4.3", "the conclusion"): it is the topic
-    if meta.get("query_language") == "zh" or meta.get("lang") == "zh":
-        slack = FILTER_SLACK["zh"] if meta.get("filtered") else 0.0
-        cos = float(meta.get("cos_use", 0.0))
-        if meta.get("query_language") != "zh":
+    if sig.query_language == "zh" or meta.get("lang") == "zh":
+        slack = FILTER_SLACK["zh"] if sig.filtered else 0.0
+        cos = sig.cos_use
+        if sig.query_language != "zh":
             # English question, Chinese passage: half of the evidence comes from the question
             # as asked, so the glossary expansion alone cannot make an off-topic question
             # look on-topic through a Chinese text
-            cos = 0.5 * (cos + float(meta.get("support", cos)))
+            cos = 0.5 * (cos + sig.support)
         return cos - SUPPORT_THRESHOLD["zh"] + slack
-    raw = float(meta.get("support", 0.0))
-    expanded = float(meta.get("support_expanded", 0.0))
-    bm25 = 0.05 * math.log1p(float(meta.get("bm25_raw", 0.0)))
-    slack = FILTER_SLACK["en"] if meta.get("filtered") else 0.0
-    return 0.5 * raw + expanded + bm25 - SUPPORT_THRESHOLD["en"] + slack
+    bm25 = 0.05 * math.log1p(sig.bm25_raw)
+    slack = FILTER_SLACK["en"] if sig.filtered else 0.0
+    return 0.5 * sig.support + sig.support_expanded + bm25 - SUPPORT_THRESHOLD["en"] + slack
 
 
 def is_supported(passages: Sequence[Passage], language: str = "en") -> bool:

@@ -29,6 +29,65 @@ class Kind(StrEnum):
 
 
 @dataclass(frozen=True)
+class Signals:
+    """Per-query evidence retrieval measured for one passage (empty for a passage that was not
+    retrieved, e.g. a neighbouring chunk read for context).
+
+    Kept apart from Passage.metadata, which is the document's own metadata: the answer stage
+    reads these as typed attributes, and outward views add them back under the same keys.
+
+    Attributes:
+        chunk_id: the chunk scored.
+        rrf: weighted reciprocal-rank-fusion score of the three channels.
+        cos_minilm: MiniLM cosine with the glossary-expanded question.
+        cos_minilm_asked: MiniLM cosine with the question as asked.
+        cos_use: USE cosine with the expanded question.
+        bm25: BM25 score over the best BM25 score of the candidates (0..1).
+        bm25_raw: the BM25 score itself.
+        support: USE cosine with the question as asked.
+        support_expanded: language-aware cosine with the expanded question.
+        ranks: rank of the chunk in each channel ("minilm", "use", "bm25"), None when absent.
+        query_language: "en" or "zh".
+        filtered: the caller restricted sources or kinds.
+        expanded_query: the question after glossary expansion.
+    """
+
+    chunk_id: str = ""
+    rrf: float = 0.0
+    cos_minilm: float = 0.0
+    cos_minilm_asked: float = 0.0
+    cos_use: float = 0.0
+    bm25: float = 0.0
+    bm25_raw: float = 0.0
+    support: float = 0.0
+    support_expanded: float = 0.0
+    ranks: dict[str, int | None] = field(default_factory=dict, hash=False)
+    query_language: str = ""
+    filtered: bool = False
+    expanded_query: str = ""
+
+    def as_metadata(self) -> dict[str, Any]:
+        """The signals under the metadata keys outward views have always shown ({} if empty)."""
+        if not self.chunk_id:
+            return {}
+        return {
+            "chunk_id": self.chunk_id,
+            "rrf": self.rrf,
+            "cos_minilm": self.cos_minilm,
+            "cos_minilm_asked": self.cos_minilm_asked,
+            "cos_use": self.cos_use,
+            "bm25": self.bm25,
+            "bm25_raw": self.bm25_raw,
+            "support": self.support,
+            "support_expanded": self.support_expanded,
+            "ranks": dict(self.ranks),
+            "query_language": self.query_language,
+            "filtered": self.filtered,
+            "expanded_query": self.expanded_query,
+        }
+
+
+@dataclass(frozen=True)
 class Passage:
     """One retrieved chunk of a document, best first in a result list."""
 
@@ -39,11 +98,12 @@ class Passage:
     score: float
     citation: str
     metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    signals: Signals = field(default_factory=Signals, compare=False, hash=False)
 
     @property
     def chunk_id(self) -> str:
         """Stable id of the chunk (content hash)."""
-        return str(self.metadata.get("chunk_id", ""))
+        return self.signals.chunk_id or str(self.metadata.get("chunk_id", ""))
 
     @property
     def kind(self) -> str:

@@ -52,7 +52,7 @@ def collect(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
             continue
         item = json.loads(line)
         passages = assistant.retrieve(item["q"], k=RESCORE_POOL, sources=[PAPER_ID])
-        x = np.array([[float(p.metadata[s]) for s in SIGNALS] for p in passages])
+        x = np.array([[float(getattr(p.signals, s)) for s in SIGNALS] for p in passages])
         y = np.array([p.metadata.get("section_key") in item["sections"] for p in passages])
         out.append((x, y))
     return out

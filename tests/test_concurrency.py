@@ -50,6 +50,18 @@ QUESTIONS_OLD = [
     "如何建设双师型教师队伍",
     "per-student funding for higher vocational colleges",
 ]
+
+
+class FakeClock:
+    """A clock the test moves by hand (seconds since the epoch), for the registry cache."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
 MAX_WAIT_S = 10.0  # the issue's bound on how long the web chat may block during an ingest
 
 
@@ -155,7 +167,7 @@ def test_ingest_while_web_chat_answers(shared_dir: Path, tmp_path: Path) -> None
     time.sleep(2.5)  # registry cache TTL
     top = reader.retrieve(QUESTION_NEW, k=3)[0]
     assert top.doc_id == "own-drone-workshop-plan"
-    ranks = top.metadata["ranks"]
+    ranks = top.signals.ranks
     assert ranks["minilm"] is not None and ranks["use"] is not None, ranks
     assert not reader.store.check()
 
@@ -165,18 +177,19 @@ def test_unchanged_registry_is_checked_with_one_record(shared_dir: Path) -> None
     from assistant import Settings
     from assistant.pipeline import Assistant
 
-    store = Assistant(Settings(data_dir=shared_dir, auto_ingest=False)).store
+    clock = FakeClock()
+    store = Assistant(Settings(data_dir=shared_dir, auto_ingest=False), clock=clock).store
     first = store.registry(fresh=True)
     assert len(first) >= 20
     calls: list[object] = []
-    real_get = store.docs.get
+    real_get = store._db.docs.get
 
     def spy(*args: object, **kwargs: object) -> object:
         calls.append(kwargs.get("ids"))
         return real_get(*args, **kwargs)
 
-    store.docs.get = spy  # a spy on the real collection, not a fake
-    store._registry_time -= 10  # the cache has expired
+    store._db.docs.get = spy  # a spy on the real (private) collection, not a fake
+    clock.now += 10  # the cache has expired
     assert store.registry() is first
     assert calls == [["__generation__"]]
 
@@ -193,12 +206,13 @@ def test_a_reader_keeps_answering_while_the_lexical_index_is_rebuilt(tmp_path) -
     (docs / "a.md").write_text("# A\n\n## 1. Pay\n\nTeachers' pay rises each year.\n")
     writer = Assistant(settings)
     writer.ingest([docs])
-    reader = Assistant(settings)
+    clock = FakeClock()
+    reader = Assistant(settings, clock=clock)
     assert reader.retrieve("teachers pay", k=3)[0].doc_id == "a"
     old = reader.lexical._snap
     (docs / "b.md").write_text("# B\n\n## 1. Workshops\n\nThe welding workshop opens in May.\n")
     writer.ingest([docs])  # publishes the new BM25 index on disk before it returns
-    reader.store._registry_time -= 10  # the reader's 2 s poll is due
+    clock.now += 10  # the reader's 2 s poll is due
     reader.retrieve("welding workshop", k=3)  # served at once, refresh started in background
     reader.lexical._refresher.join(timeout=60)
     assert reader.lexical._snap is not old

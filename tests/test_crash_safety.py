@@ -82,7 +82,8 @@ def _wait_for_commit(proc: subprocess.Popen, data: Path, since: float, limit: fl
 
 def _chunk_total(data: Path, scratch: Path) -> int:
     from assistant import Settings
-    from assistant.indexing import Store, make_client
+    from assistant.indexing import Store
+    from assistant.registry import make_client
 
     copy = scratch / "final"
     shutil.copytree(data, copy)
@@ -92,7 +93,8 @@ def _chunk_total(data: Path, scratch: Path) -> int:
 
 def _check_copy(data: Path, scratch: Path, n: int) -> tuple[list[str], dict[str, str]]:
     from assistant import Settings
-    from assistant.indexing import Store, make_client
+    from assistant.indexing import Store
+    from assistant.registry import make_client
 
     copy = scratch / f"check-{n}"
     shutil.copytree(data, copy)
@@ -207,9 +209,9 @@ def test_orphan_scan_runs_only_after_an_interrupted_write(fresh_assistant, tmp_p
     store.commit_many = real_commit
     assert marker.exists()
     committed = sum(r.chunks for r in store.registry(fresh=True).values())
-    assert store.minilm.count() > committed  # the failed write's chunks: orphans
+    assert store.stored_counts()[0] > committed  # the failed write's chunks: orphans
     fresh_assistant.remove("rule-00")  # the next write of any kind collects them
     assert len(scans) == 1 and not marker.exists()
     committed = sum(r.chunks for r in store.registry(fresh=True).values())
-    assert store.minilm.count() == store.use.count() == committed
+    assert store.stored_counts() == (committed, committed)
     assert store.check() == []

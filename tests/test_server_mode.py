@@ -140,12 +140,11 @@ def test_server_orphan_cleanup_spares_another_writers_work(
     ids = _uncommitted(server_assistant.store, "in-flight-doc")
     try:
         server_assistant.store.collect_orphans()
-        assert server_assistant.store.minilm.get(ids=ids)["ids"] == ids
+        assert server_assistant.store.stored_ids(ids) == ids
     finally:
-        server_assistant.store.minilm.delete(ids=ids)
-        server_assistant.store.use.delete(ids=ids)
+        server_assistant.store.delete_chunks(ids)
     # embedded: the writer lock is held, so uncommitted chunks are a crash's leftovers
     ids = _uncommitted(fresh_assistant.store, "crashed-doc")
     with fresh_assistant.store.write_lock():
         assert fresh_assistant.store.collect_orphans() == 3
-    assert fresh_assistant.store.minilm.get(ids=ids)["ids"] == []
+    assert fresh_assistant.store.stored_ids(ids) == []
