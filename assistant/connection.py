@@ -22,6 +22,7 @@ from .registry import (
     chroma_errors,
     fingerprint,
     forget_system,
+    is_library_failure,
     read_epoch,
     read_records,
 )
@@ -58,7 +59,9 @@ class Connection:
         self.writing = 0  # > 0 while this process writes: its own commits need no re-open
         try:
             self.minilm, self.use, self.docs = self._collections(client, create=True)
-        except Exception as e:
+        except BaseException as e:
+            if not is_library_failure(e):
+                raise
             raise StoreError(
                 f"Cannot open the Chroma collections '{name}-*' ({type(e).__name__}: {e}); "
                 "run `assistant reindex` to rebuild the index."
@@ -86,7 +89,9 @@ class Connection:
         for suffix in _SUFFIXES:
             try:
                 self.client.delete_collection(f"{self.name}-{suffix}")
-            except Exception as e:  # missing or unreadable: either way it is gone
+            except BaseException as e:  # missing or unreadable: either way it is gone
+                if not is_library_failure(e):
+                    raise
                 logger.debug("could not drop %s-%s: %s", self.name, suffix, e)
 
     @contextlib.contextmanager

@@ -163,22 +163,26 @@ def damaged_index_error(e: BaseException) -> StoreError:
     )
 
 
+def is_library_failure(e: BaseException) -> bool:
+    """True for what a failing Chroma call raises: exceptions, and the pyo3 panics of its Rust
+    core (which derive from BaseException); False for KeyboardInterrupt, SystemExit ..."""
+    return isinstance(e, Exception) or (type(e).__module__ or "").startswith("pyo3_runtime")
+
+
 @contextlib.contextmanager
 def chroma_errors() -> Iterator[None]:
     """Turn an error raised by a Chroma call into a StoreError with the reindex hint.
 
     Callers above the Store then handle one error type; Chroma raises library exceptions,
-    sqlite3 errors and, from its Rust core, pyo3 panics (which derive from BaseException).
+    sqlite3 errors and Rust panics.
     """
     try:
         yield
     except StoreError:
         raise
-    except Exception as e:
-        raise damaged_index_error(e) from e
     except BaseException as e:
-        if not (type(e).__module__ or "").startswith("pyo3_runtime"):
-            raise  # KeyboardInterrupt, SystemExit ...: not the index's fault
+        if not is_library_failure(e):
+            raise
         raise damaged_index_error(e) from e
 
 
@@ -208,7 +212,9 @@ def make_client(settings: Settings) -> Any:
     path.mkdir(parents=True, exist_ok=True)
     try:
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-    except Exception as e:
+    except BaseException as e:
+        if not is_library_failure(e):
+            raise
         raise StoreError(
             f"The index at {path} cannot be opened ({type(e).__name__}: {e}); "
             "run `assistant reindex` to rebuild it from the source files."
