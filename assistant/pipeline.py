@@ -84,7 +84,8 @@ class Assistant:
         self._corpus_lock = threading.Lock()
         self.llm: Any = None  # LLMAnswerer when Settings.llm is set (assistant/llm.py)
         if settings.llm:
-            from .llm import LLMAnswerer, Provider, parse_llm
+            from .chat_models import Provider, parse_llm
+            from .llm import LLMAnswerer
 
             answerer: type[LLMAnswerer] = LLMAnswerer
             if parse_llm(settings.llm).provider is Provider.LOCAL:
@@ -92,7 +93,12 @@ class Assistant:
 
                 answerer = LocalAnswerer
             # checks ASSISTANT_LLM* and the three prompt files now, at start-up
-            self.llm = answerer(self)
+            self.llm = answerer(
+                settings,
+                retrieve=self.retriever.retrieve,
+                fallback=self.extractive,
+                wording=self.extractive.wording,
+            )
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Assistant:
