@@ -109,74 +109,89 @@ def evaluate_answers(
 ) -> AnswerSetResult:
     """Ask every question of a set and score the answers (see the module docstring)."""
     res = AnswerSetResult(name, n=len(items))
-    recall: list[float] = []
-    first_line: list[bool] = []
-    precision: list[float] = []
-    traps: list[bool] = []
-    refused: list[bool] = []
-    follow: list[bool] = []
-    language: list[bool] = []
-    points: list[int] = []
-    times: list[float] = []
+    tally = _Tally()
     for item in items:
         t0 = time.perf_counter()
         answer = _ask(assistant, item)
-        times.append(time.perf_counter() - t0)
+        tally.times.append(time.perf_counter() - t0)
         kind = item["type"]
         res.counts[kind] = res.counts.get(kind, 0) + 1
         failure: dict[str, Any] = {}
         if item.get("must_decline"):
-            traps.append(not answer.grounded)
+            tally.traps.append(not answer.grounded)
             if answer.grounded:
                 failure["trap answered"] = answer.body[:300]
         else:
-            refused.append(not answer.grounded)
+            tally.refused.append(not answer.grounded)
             if not answer.grounded:
                 failure["refused"] = answer.text[:200]
             else:
-                keys = item.get("keys", [])
-                got = [_present(k, answer.body) for k in keys]
-                recall.append(sum(got) / len(got) if got else 1.0)
-                if keys and not all(got):
-                    failure["missing keys"] = [
-                        k[0] for k, ok in zip(keys, got, strict=True) if not ok
-                    ]
-                allowed = item.get("allowed", [])
-                cited = [p for p in answer.citations if not p.metadata.get("context")]
-                ok = [_allowed(p, allowed) for p in cited]
-                precision.append(sum(ok) / len(ok) if ok else 0.0)
-                if not all(ok):
-                    failure["not allowed"] = [
-                        f"{p.doc_id}#{p.metadata.get('section_key', '')}"
-                        for p, good in zip(cited, ok, strict=True)
-                        if not good
-                    ]
-                points.append(len(answer.citations))
-                if kind == "fact":
-                    lead = answer.body.strip().splitlines()[0] if answer.body.strip() else ""
-                    first_line.append(any(_present(k, lead) for k in keys[:1]))
-                if kind == "followup":
-                    follow.append(any(ok))
-                language.append(_body_language_ok(answer, item.get("lang", "en")))
-                if not language[-1]:
-                    failure["language"] = round(cjk_share(answer.body), 2)
+                _score(item, answer, tally, failure)
         if failure:
             res.failures.append({"id": item.get("id"), "q": item["q"], **failure})
-
-    def mean(values: list[Any]) -> float:
-        return sum(values) / len(values) if values else 0.0
-
-    res.key_recall = mean(recall)
-    res.fact_first_line = mean(first_line)
-    res.point_precision = mean(precision)
-    res.trap_refusal = mean(traps)
-    res.false_refusal = mean(refused)
-    res.followup_accuracy = mean(follow)
-    res.language_match = mean(language)
-    res.points_per_answer = mean(points)
-    res.p50_ms = statistics.median(times) * 1000 if times else 0.0
-    res.s_per_answer = mean(times)
+    tally.summarise(res)
     return res
+
+
+@dataclass
+class _Tally:
+    """The per-question measurements of one answer set, before averaging."""
+
+    recall: list[float] = field(default_factory=list)
+    first_line: list[bool] = field(default_factory=list)
+    precision: list[float] = field(default_factory=list)
+    traps: list[bool] = field(default_factory=list)
+    refused: list[bool] = field(default_factory=list)
+    follow: list[bool] = field(default_factory=list)
+    language: list[bool] = field(default_factory=list)
+    points: list[int] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+
+    def summarise(self, res: AnswerSetResult) -> None:
+        """Write the means (and the median time) into the result."""
+
+        def mean(values: list[Any]) -> float:
+            return sum(values) / len(values) if values else 0.0
+
+        res.key_recall = mean(self.recall)
+        res.fact_first_line = mean(self.first_line)
+        res.point_precision = mean(self.precision)
+        res.trap_refusal = mean(self.traps)
+        res.false_refusal = mean(self.refused)
+        res.followup_accuracy = mean(self.follow)
+        res.language_match = mean(self.language)
+        res.points_per_answer = mean(self.points)
+        res.p50_ms = statistics.median(self.times) * 1000 if self.times else 0.0
+        res.s_per_answer = mean(self.times)
+
+
+def _score(item: dict[str, Any], answer: Answer, tally: _Tally, failure: dict[str, Any]) -> None:
+    """Score a grounded answer to an answerable question; what went wrong goes into failure."""
+    kind = item["type"]
+    keys = item.get("keys", [])
+    got = [_present(k, answer.body) for k in keys]
+    tally.recall.append(sum(got) / len(got) if got else 1.0)
+    if keys and not all(got):
+        failure["missing keys"] = [k[0] for k, ok in zip(keys, got, strict=True) if not ok]
+    allowed = item.get("allowed", [])
+    cited = [p for p in answer.citations if not p.metadata.get("context")]
+    ok = [_allowed(p, allowed) for p in cited]
+    tally.precision.append(sum(ok) / len(ok) if ok else 0.0)
+    if not all(ok):
+        failure["not allowed"] = [
+            f"{p.doc_id}#{p.metadata.get('section_key', '')}"
+            for p, good in zip(cited, ok, strict=True)
+            if not good
+        ]
+    tally.points.append(len(answer.citations))
+    if kind == "fact":
+        lead = answer.body.strip().splitlines()[0] if answer.body.strip() else ""
+        tally.first_line.append(any(_present(k, lead) for k in keys[:1]))
+    if kind == "followup":
+        tally.follow.append(any(ok))
+    tally.language.append(_body_language_ok(answer, item.get("lang", "en")))
+    if not tally.language[-1]:
+        failure["language"] = round(cjk_share(answer.body), 2)
 
 
 def extractive_twin(assistant: Assistant) -> Assistant:

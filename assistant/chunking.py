@@ -131,28 +131,39 @@ def split_document(doc: SourceDocument) -> list[Chunk]:
             if start < 0:  # pragma: no cover - the splitter returns substrings in order
                 raise CorpusError(f"{doc.doc_id}: could not locate a chunk in its section")
             cursor = start + 1
-            chunks.append(
-                Chunk(
-                    chunk_id=chunk_id(doc.doc_id, doc.content_hash, start, text),
-                    doc_id=doc.doc_id,
-                    text=text,
-                    start=start,
-                    end=start + len(text),
-                    section=section.label,
-                    section_key=section.key,
-                    ordinal=len(chunks),
-                    metadata={
-                        **base_meta,
-                        "section": section.label,
-                        "section_key": section.key,
-                        "start": start,
-                        "end": start + len(text),
-                        "ordinal": len(chunks),
-                        "lang": detect_language(text),
-                        "role": section.role,
-                        "answers": section.answers,
-                        "section_index": section_no,
-                    },
-                )
-            )
+            chunks.append(_chunk(doc, section_no, text, start, len(chunks), base_meta))
     return chunks
+
+
+def _chunk(
+    doc: SourceDocument,
+    section_no: int,
+    text: str,
+    start: int,
+    ordinal: int,
+    base_meta: dict[str, Any],
+) -> Chunk:
+    """The chunk of doc.text[start : start + len(text)] in section number section_no."""
+    section = doc.sections[section_no]
+    return Chunk(
+        chunk_id=chunk_id(doc.doc_id, doc.content_hash, start, text),
+        doc_id=doc.doc_id,
+        text=text,
+        start=start,
+        end=start + len(text),
+        section=section.label,
+        section_key=section.key,
+        ordinal=ordinal,
+        metadata={
+            **base_meta,
+            "section": section.label,
+            "section_key": section.key,
+            "start": start,
+            "end": start + len(text),
+            "ordinal": ordinal,
+            "lang": detect_language(text),
+            "role": section.role,
+            "answers": section.answers,
+            "section_index": section_no,
+        },
+    )

@@ -12,9 +12,15 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .decoding import MAX_HTML_DEPTH, html_nesting_depth
+from .decoding import decode_text as decode_text
+from .decoding import split_front_matter as split_front_matter
 from .errors import CorpusError
+
+if TYPE_CHECKING:
+    from bs4.element import PageElement, Tag
 
 IsHeading = Callable[[str], bool]
 CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -77,63 +83,6 @@ class Block:
 
 
 # ----------------------------------------------------------------------------- text
-
-
-def decode_text(data: bytes, name: str = "") -> str:
-    """Decode bytes as UTF-8 (with or without BOM), else GB18030 (a superset of GBK/GB2312).
-
-    Raises:
-        CorpusError: when the bytes look binary or decode as neither encoding.
-    """
-    label = name or "file"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            text = data.decode("utf-16")
-        except UnicodeDecodeError as e:
-            raise CorpusError(f"{label}: broken UTF-16 text ({e.reason})") from e
-        return _check_controls(text, label)
-    if b"\x00" in data[:8192]:
-        raise CorpusError(f"{label}: looks like a binary file, not text")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        return _check_controls(text, label)
-    raise CorpusError(f"{label}: not UTF-8 or GB18030/GBK text")
-
-
-def _check_controls(text: str, label: str) -> str:
-    sample = text[:8192]
-    control = sum(
-        1 for c in sample if unicodedata.category(c) in {"Cc", "Co", "Cs"} and c not in "\n\r\t\f"
-    )
-    if control > max(8, len(sample) // 100):
-        raise CorpusError(f"{label}: looks like a binary file, not text")
-    return text
-
-
-def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
-    """Split a leading `---` YAML block off Markdown text; returns (metadata, body)."""
-    if not text.startswith("---"):
-        return {}, text
-    match = re.match(r"^---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|$)", text, re.S)
-    if not match:
-        return {}, text
-    import yaml
-
-    block = match.group(1)
-    if len(block) > 65536:
-        raise CorpusError("front matter is longer than 64 KB")
-    try:
-        if any(isinstance(t, yaml.AliasToken | yaml.AnchorToken) for t in yaml.scan(block)):
-            raise CorpusError("front matter uses YAML anchors/aliases, which are not allowed")
-        meta = yaml.safe_load(block) or {}
-    except (yaml.YAMLError, RecursionError) as e:
-        raise CorpusError(f"front matter is not valid YAML: {str(e)[:200]}") from e
-    if not isinstance(meta, dict):
-        raise CorpusError("front matter must be a YAML mapping")
-    return meta, text[match.end() :]
 
 
 def join_lines(lines: list[str]) -> str:
@@ -277,54 +226,16 @@ def blocks_from_markdown(text: str, is_heading: IsHeading) -> list[Block]:
 # ----------------------------------------------------------------------------- HTML
 
 
-MAX_HTML_DEPTH = 2000
-_TAG_RE = re.compile(rb"<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*?(/?)>")
-# Elements that never nest (void) or close implicitly: they do not add depth.
-_FLAT_TAGS = frozenset(
-    b"area base br col embed hr img input link meta param source track wbr p li td tr th dt dd "
-    b"option optgroup thead tbody tfoot colgroup caption rb rt rp html head body".split()
-)
-
-
-def html_nesting_depth(data: bytes) -> int:
-    """Approximate maximum element nesting of HTML, by a linear scan of its tags."""
-    depth = deepest = 0
-    for m in _TAG_RE.finditer(data):
-        tag = m.group(2).lower()
-        if tag in _FLAT_TAGS or m.group(3):
-            continue
-        if m.group(1):
-            depth = max(0, depth - 1)
-        else:
-            depth += 1
-            deepest = max(deepest, depth)
-    return deepest
-
-
 def blocks_from_html(data: bytes, name: str) -> tuple[list[Block], dict[str, Any]]:
     """Blocks of an HTML page: headings h1-h6 keep their level; every block element is a block.
 
     The tree is walked iteratively (no recursion), so deeply nested markup cannot overflow the
     stack; a RecursionError from the parser itself becomes a CorpusError.
     """
-    from bs4 import BeautifulSoup, NavigableString
-    from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction, Tag
+    from bs4 import NavigableString
+    from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
 
-    depth = html_nesting_depth(data)
-    if depth > MAX_HTML_DEPTH:
-        raise CorpusError(
-            f"{name}: refused: elements nested {depth} levels deep (limit {MAX_HTML_DEPTH})"
-        )
-    markup: bytes | str = data
-    try:
-        markup = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        if not re.search(rb"charset\s*=", data[:4096], re.I):
-            markup = decode_text(data, name)  # no declared charset: GB18030/GBK
-    try:
-        soup = BeautifulSoup(markup, "lxml")
-    except RecursionError as e:
-        raise CorpusError(f"{name}: the HTML is nested too deeply to read") from e
+    soup = _parse_html(data, name)
     meta: dict[str, Any] = {}
     title_tag = soup.find("title")
     if title_tag is not None:
@@ -346,18 +257,7 @@ def blocks_from_html(data: bytes, name: str) -> tuple[list[Block], dict[str, Any
     for node in soup.descendants:
         if not isinstance(node, NavigableString) or isinstance(node, skip):
             continue
-        owner: Tag | None = None
-        dropped = False
-        parent = node.parent
-        while parent is not None:
-            if parent.name in _HTML_DROP_TAGS:
-                dropped = True
-                break
-            if owner is None and parent.name in _HTML_BLOCK_TAGS:
-                owner = parent
-                if parent.name not in {"li", "td", "th", "dd", "dt", "caption", "summary", "p"}:
-                    break  # headings/paragraphs may sit in a <head>-less fragment; stop early
-            parent = parent.parent
+        owner, dropped = _block_owner(node)
         if dropped or not str(node).strip():
             continue
         owner_id = id(owner)
@@ -369,6 +269,42 @@ def blocks_from_html(data: bytes, name: str) -> tuple[list[Block], dict[str, Any
         parts.append(str(node))
     flush()
     return blocks, meta
+
+
+def _parse_html(data: bytes, name: str) -> Any:
+    """The BeautifulSoup tree of a page, refused when nested too deeply to walk safely."""
+    from bs4 import BeautifulSoup
+
+    depth = html_nesting_depth(data)
+    if depth > MAX_HTML_DEPTH:
+        raise CorpusError(
+            f"{name}: refused: elements nested {depth} levels deep (limit {MAX_HTML_DEPTH})"
+        )
+    markup: bytes | str = data
+    try:
+        markup = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        if not re.search(rb"charset\s*=", data[:4096], re.I):
+            markup = decode_text(data, name)  # no declared charset: GB18030/GBK
+    try:
+        return BeautifulSoup(markup, "lxml")
+    except RecursionError as e:
+        raise CorpusError(f"{name}: the HTML is nested too deeply to read") from e
+
+
+def _block_owner(node: PageElement) -> tuple[Tag | None, bool]:
+    """(the block element a text node belongs to or None, whether it sits in a dropped one)."""
+    owner: Tag | None = None
+    parent = node.parent
+    while parent is not None:
+        if parent.name in _HTML_DROP_TAGS:
+            return owner, True
+        if owner is None and parent.name in _HTML_BLOCK_TAGS:
+            owner = parent
+            if parent.name not in {"li", "td", "th", "dd", "dt", "caption", "summary", "p"}:
+                break  # headings/paragraphs may sit in a <head>-less fragment; stop early
+        parent = parent.parent
+    return owner, False
 
 
 # ----------------------------------------------------------------------------- DOCX

@@ -5,19 +5,17 @@ Input: Settings. Output: Assistant with .ingest(), .retrieve(), .ask(), .documen
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import re
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from .answering import ExtractiveAnswerer, Library
-from .chunking import Chunk, split_document
+from .catalogue import Catalogue
+from .chunking import Chunk
 from .config import Settings
 from .dominance import noted
 from .embeddings import default_encoders
@@ -25,10 +23,11 @@ from .errors import CorpusError, InvalidInputError
 from .indexing import Store
 from .ingestion import SourceDocument, iter_files, make_doc_id
 from .inputs import check_history, check_names, check_text
+from .intake import Intake, check_paths, folder_digest, ingest_overrides, list_files
 from .intent import make_query, user_questions
-from .lexical import LexicalIndex, tokenize
+from .lexical import LexicalIndex
 from .prompts import load_wording
-from .provenance import Arrival, AuditLog, admit, audit_entry
+from .provenance import Arrival, AuditLog
 from .registry import DocRecord, DocumentCommit, make_client
 from .retrieval import HybridRetriever
 from .types import Answer, IngestReport, Kind, Passage, SkippedFile
@@ -37,7 +36,6 @@ logger = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 4000
 MAX_K = 100
-_SECTION_CACHE = 2048  # sections (and whole documents) kept for the answer stage
 _EMBED_BATCH_CHUNKS = 256
 Progress = Callable[[str, int, int], None]  # (file name, files done, files total)
 
@@ -66,6 +64,7 @@ class Assistant:
             clock=clock,
         )
         self.lexical = LexicalIndex(self.store, settings.data_dir / "bm25")
+        self.catalogue = Catalogue(self.store)
         self.minilm, self.use = default_encoders(settings.document_encoder)
         self.retriever = HybridRetriever(
             self.store, self.lexical, self.minilm, self.use, second_stage=settings.second_stage
@@ -76,23 +75,19 @@ class Assistant:
             english=self.minilm,
             wording=lambda language: load_wording(settings.prompts_dir, language),
             library=Library(
-                versions=self.versions,
-                chunks=self.section_chunks,
-                coverage=self.coverage,
-                paper_id=self._paper_id,
-                named=self.named_documents,
+                versions=self.catalogue.versions,
+                chunks=self.catalogue.section_chunks,
+                coverage=self.catalogue.coverage,
+                paper_id=self.catalogue.paper_id,
+                named=self.catalogue.named_documents,
             ),
         )
-        self._versions_cache: tuple[str, dict[str, dict[str, str]]] = ("", {})
-        self._names_cache: tuple[str, dict[str, set[str]]] = ("", {})
-        self._words_cache: tuple[str, list[tuple[str, str, frozenset[str]]]] = ("", [])
-        self._sections: OrderedDict[tuple[str, str, int | None], list[Any]] = OrderedDict()
-        self._sections_lock = threading.Lock()
         self._corpus_checked = False
         self._corpus_lock = threading.Lock()
         self.llm: Any = None  # LLMAnswerer when Settings.llm is set (assistant/llm.py)
         if settings.llm:
-            from .llm import LLMAnswerer, Provider, parse_llm
+            from .chat_models import Provider, parse_llm
+            from .llm import LLMAnswerer
 
             answerer: type[LLMAnswerer] = LLMAnswerer
             if parse_llm(settings.llm).provider is Provider.LOCAL:
@@ -100,7 +95,12 @@ class Assistant:
 
                 answerer = LocalAnswerer
             # checks ASSISTANT_LLM* and the three prompt files now, at start-up
-            self.llm = answerer(self)
+            self.llm = answerer(
+                settings,
+                retrieve=self.retriever.retrieve,
+                fallback=self.extractive,
+                wording=self.extractive.wording,
+            )
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Assistant:
@@ -122,7 +122,7 @@ class Assistant:
                 state_file = (
                     self.settings.data_dir / f"corpus-state-{self.settings.collection}.json"
                 )
-                digest = _folder_digest(corpus)
+                digest = folder_digest(corpus)
                 try:
                     old = json.loads(state_file.read_text(encoding="utf-8")).get("digest")
                 except (OSError, ValueError):
@@ -164,35 +164,19 @@ class Assistant:
         documents unless ``kind`` says otherwise (a web upload always), stamped with
         ``arrival`` (default: this process's user, via the API), logged to audit.jsonl.
         """
-        given = _paths(paths)
+        given = check_paths(paths)
         if not given:
             raise InvalidInputError("Nothing to ingest: give at least one file or folder.")
-        overrides: dict[str, Any] = {}
-        if title:
-            overrides["title"] = title
-        if kind:
-            overrides["kind"] = Kind.from_str(kind).value
-        if origin != "bundled":
-            arrival = arrival or Arrival.local()
-            if arrival.via == "web" or not kind:  # front matter cannot claim policy or paper
-                overrides["kind"] = Kind.OWN.value
-        if doc_id:
-            overrides["doc_id"] = doc_id
+        overrides, arrival = ingest_overrides(
+            title=title, kind=kind, doc_id=doc_id, origin=origin, arrival=arrival
+        )
         report = IngestReport()
-        files: list[Path] = []
-        for p in given:
-            if not p.exists():
-                report.skipped.append(SkippedFile(str(p), "not found"))
-            else:
-                files.extend(iter_files([p]))
+        files = list_files(given, report)
         if doc_id and len(files) > 1:
             raise InvalidInputError("--doc-id names one document; give exactly one file with it.")
         with self.store.write_lock(), self.store.writing():
-            registry = self.store.registry(fresh=True)
-            seen: dict[str, str] = {}
+            intake = Intake(self.store.registry(fresh=True), arrival, report)
             pending: list[tuple[SourceDocument, list[Chunk], str]] = []
-            supersede: list[tuple[str, str]] = []  # (old doc_id, its new version)
-            audit: list[tuple[SourceDocument, str]] = []
             for done, path in enumerate(files):
                 if progress:
                     progress(path.name, done, len(files))
@@ -201,49 +185,13 @@ class Assistant:
                 except CorpusError as e:
                     report.skipped.append(SkippedFile(str(path), str(e)))
                     continue
-                if arrival is not None:
-                    admission = admit(doc, arrival, registry)
-                    if admission.refusal:
-                        report.skipped.append(SkippedFile(str(path), admission.refusal))
-                        continue
-                    doc = admission.doc
-                    if admission.supersedes:
-                        supersede.append((admission.supersedes, doc.doc_id))
-                if doc.doc_id in seen:
-                    report.skipped.append(
-                        SkippedFile(
-                            str(path),
-                            f"doc_id '{doc.doc_id}' is already used by {seen[doc.doc_id]} in this "
-                            "run; rename the file or set doc_id in its front matter",
-                        )
-                    )
-                    continue
-                seen[doc.doc_id] = str(path)
-                rec = registry.get(doc.doc_id)
-                conflict = _conflict(rec, path)
-                if conflict:
-                    report.skipped.append(SkippedFile(str(path), conflict))
-                    continue
-                if rec is not None and rec.doc_hash == doc.content_hash:
-                    report.unchanged.append(doc.doc_id)
-                    continue
-                chunks = split_document(doc)
-                if not chunks:
-                    report.skipped.append(SkippedFile(str(path), "no text to index"))
-                    continue
-                pending.append((doc, chunks, "updated" if rec else "added"))
-                audit.append((doc, "updated" if rec else "added"))
-                if sum(len(c) for _, c, _ in pending) >= _EMBED_BATCH_CHUNKS:
-                    self._flush(pending, report)
+                accepted = intake.accept(doc, path)
+                if accepted is not None:
+                    pending.append(accepted)
+                    if sum(len(c) for _, c, _ in pending) >= _EMBED_BATCH_CHUNKS:
+                        self._flush(pending, report)
             self._flush(pending, report)
-            for old, new in supersede:
-                if new in report.added:
-                    self.store.annotate(old, superseded_by=new)
-                    report.superseded[new] = old
-            done_ids = set(report.added + report.updated)
-            AuditLog(self.settings.data_dir / "audit.jsonl").append(
-                [audit_entry(d, s) for d, s in audit if arrival and d.doc_id in done_ids]
-            )
+            intake.finish(self.store.annotate, AuditLog(self.settings.data_dir / "audit.jsonl"))
             if report.chunks_written:
                 # publish the BM25 index of the new corpus now (on disk, for every process):
                 # otherwise the first question after an ingest would build it (~25 s at 100k)
@@ -359,138 +307,22 @@ class Assistant:
         return self.retriever.retrieve(question, k, sources=src, kinds=kind_list)
 
     def versions(self, doc_id: str) -> dict[str, str]:
-        """The language versions of a document: {"en": doc_id, "zh": doc_id} (one entry if none).
-
-        A translation names its original in ``translation_of`` (front matter or sidecar).
-        """
-        registry = self.store.registry()
-        rec = registry.get(doc_id)
-        if rec is None:
-            return {}
-        base = str(rec.metadata.get("translation_of") or doc_id)
-        table = self._versions_table(registry)
-        return table.get(base, {str(rec.metadata.get("lang", "en")): doc_id})
-
-    def _versions_table(self, registry: dict[str, DocRecord]) -> dict[str, dict[str, str]]:
-        key = self.store.fingerprint()
-        if self._versions_cache[0] != key:
-            table: dict[str, dict[str, str]] = {}
-            for rec in registry.values():
-                base = str(rec.metadata.get("translation_of") or "")
-                if base and base in registry:
-                    table.setdefault(base, {"en": base})[str(rec.metadata.get("lang", "zh"))] = (
-                        rec.doc_id
-                    )
-            self._versions_cache = (key, table)
-        return self._versions_cache[1]
+        """The language versions of a document (see Catalogue.versions)."""
+        return self.catalogue.versions(doc_id)
 
     def section_chunks(
         self, doc_id: str, section_index: int | None = None
     ) -> list[tuple[str, str, dict[str, Any]]]:
-        """A committed document's chunks (or one section's), cached until the corpus changes."""
-        key = (self.store.fingerprint(), doc_id, section_index)
-        with self._sections_lock:
-            hit = self._sections.get(key)
-            if hit is not None:
-                self._sections.move_to_end(key)
-                return hit
-        rows = self.store.section_chunks(doc_id, section_index)
-        if not rows:
-            return rows  # nothing, or a read that failed under a concurrent write: not kept
-        with self._sections_lock:
-            self._sections[key] = rows
-            while len(self._sections) > _SECTION_CACHE:
-                self._sections.popitem(last=False)
-        return rows
+        """A committed document's chunks, or one section's (see Catalogue.section_chunks)."""
+        return self.catalogue.section_chunks(doc_id, section_index)
 
     def named_documents(self, question: str) -> list[str]:
-        """Policy documents whose title the question writes out (both language versions).
-
-        A title counts without its "of the People's Republic of China" / "中华人民共和国" part
-        and without a trailing parenthesis ("(revised 2022)"): "职业教育法" names
-        《中华人民共和国职业教育法》; a question naming two documents gets both.
-        """
-        lowered = question.lower()
-        found: list[str] = []
-        for doc_id, names in self._title_names().items():
-            if any(name in lowered for name in names):
-                found.extend(v for v in self.versions(doc_id).values() if v not in found)
-        if found:
-            return found
-        # "the 2017 industry-education integration opinions": the document's year and most of
-        # the words of one of its titles
-        asked = set(tokenize(question))
-        for doc_id, year, words in self._title_words():
-            if year and year in question and len(words & asked) >= 3 and len(words - asked) <= 2:
-                found.extend(v for v in self.versions(doc_id).values() if v not in found)
-        return found
-
-    def _title_words(self) -> list[tuple[str, str, frozenset[str]]]:
-        """(doc_id, year, the words of one title) for the policy documents' titles."""
-        key = self.store.fingerprint()
-        if self._words_cache[0] != key:
-            entries = []
-            for rec in self.store.registry().values():
-                if rec.kind == "policy" and not rec.metadata.get("translation_of"):
-                    year = str(rec.metadata.get("date", ""))[:4]
-                    for title in (rec.title, str(rec.metadata.get("title_zh", ""))):
-                        words = frozenset(tokenize(_core_title(title)))
-                        if words:
-                            entries.append((rec.doc_id, year, words))
-            self._words_cache = (key, entries)
-        return self._words_cache[1]
-
-    def _title_names(self) -> dict[str, set[str]]:
-        """doc_id -> the lower-cased core titles of the policy documents (per corpus version)."""
-        key = self.store.fingerprint()
-        if self._names_cache[0] != key:
-            names = {}
-            for rec in self.store.registry().values():
-                if rec.kind == "policy" and not rec.metadata.get("translation_of"):
-                    titles = (rec.title, str(rec.metadata.get("title_zh", "")))
-                    # a brief may list the names it is widely known by ("职教20条")
-                    aliases = str(rec.metadata.get("aliases", "")).split(", ")
-                    names[rec.doc_id] = {_core_title(t).lower() for t in titles} - {""}
-                    names[rec.doc_id] |= {a.strip().lower() for a in aliases if len(a.strip()) > 3}
-            self._names_cache = (key, names)
-        return self._names_cache[1]
-
-    def _paper_id(self) -> str | None:
-        papers = [
-            r.doc_id
-            for r in self.store.registry().values()
-            if r.kind == "paper" and not r.metadata.get("translation_of")
-        ]
-        return sorted(papers)[0] if papers else None
+        """Policy documents whose title the question writes out (see Catalogue)."""
+        return self.catalogue.named_documents(question)
 
     def coverage(self, language: str) -> str:
-        """One line on what the indexed documents cover (said when a question is not covered)."""
-        records = [
-            r for r in self.store.registry().values() if not r.metadata.get("translation_of")
-        ]
-        kinds = {r.kind for r in records}
-        parts = []
-        if "paper" in kinds:
-            parts.append(
-                "如何培养高技能人才：教育理念与顶层设计、课程与教学评价改革、双师型教师培养与激励、实训平台与社会支持"
-                if language == "zh"
-                else "how higher vocational colleges can train high-skilled talent (top-level "
-                "design, curriculum and evaluation reform, dual-qualified teachers and their pay "
-                "and promotion, training platforms and outside support)"
-            )
-        policies = [r for r in records if r.kind == "policy"]
-        if policies:
-            parts.append(
-                f"{len(policies)} 份国家职业教育政策摘要"
-                if language == "zh"
-                else f"{len(policies)} national vocational-education policy briefs"
-            )
-        own = [r.title for r in records if r.kind == "own"]
-        if own:
-            parts.append(
-                ("本校文件：" if language == "zh" else "your documents: ") + "; ".join(own[:5])
-            )
-        return "; ".join(parts) or ("（暂无文件）" if language == "zh" else "(nothing yet)")
+        """One line on what the indexed documents cover (see Catalogue.coverage)."""
+        return self.catalogue.coverage(language)
 
     def answerer(self) -> Any:
         """The configured Answerer: the LLM one when Settings.llm is set, else extractive."""
@@ -562,53 +394,3 @@ class Assistant:
             elif int(m.get("ordinal", -2)) == ordinal + 1 and c_end > end:
                 after = text[max(0, end - c_start) :][:chars]
         return before, after
-
-
-def _paths(paths: Any) -> list[Path]:
-    """The paths argument of ingest(), checked: a list of str/Path, not None or one number."""
-    if isinstance(paths, str | Path):
-        paths = [paths]
-    if paths is None or not isinstance(paths, Iterable):
-        raise InvalidInputError(
-            f"ingest() takes a list of file or folder paths, got {type(paths).__name__}."
-        )
-    out = []
-    for p in paths:
-        if not isinstance(p, str | Path):
-            raise InvalidInputError(f"A path must be text or a Path, got {type(p).__name__}.")
-        try:
-            str(p).encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidInputError(f"The path {str(p)!r} is not valid UTF-8.") from None
-        out.append(Path(p))
-    return out
-
-
-def _conflict(rec: DocRecord | None, path: Path) -> str:
-    if rec is None:
-        return ""
-    old = str(rec.metadata.get("path", ""))
-    if old and Path(old).resolve() != path.resolve() and Path(old).exists():
-        return (
-            f"doc_id '{rec.doc_id}' already belongs to {old}; rename the file or pass "
-            "--doc-id to index it as a separate document"
-        )
-    return ""
-
-
-def _core_title(title: str) -> str:
-    """A title as people write it: no "of the People's Republic of China", no trailing
-    parenthesis; "" when too short to name a document safely."""
-    core = re.sub(r"\s*[(（][^()（）]*[)）]\s*$", "", title)
-    core = re.sub(r"(?i)\s+of the people's republic of china|中华人民共和国", "", core).strip()
-    short = len(core) < 4 if re.search(r"[\u4e00-\u9fff]", core) else len(core.split()) < 3
-    return "" if short else core
-
-
-def _folder_digest(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            digest.update(str(path.relative_to(folder)).encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()

@@ -229,23 +229,7 @@ def _record(
     zh_sections: Sequence[tuple[str, Role | None, str]],
 ) -> Requirement:
     where = f"{path.name}: requirement {raw.get('id', '?') if isinstance(raw, dict) else '?'}"
-    if not isinstance(raw, dict):
-        raise CorpusError(f"{where}: each record is a mapping")
-    unknown = set(raw) - _FIELDS
-    if unknown:
-        raise CorpusError(f"{where}: unknown field(s) {sorted(unknown)}; known: {sorted(_FIELDS)}")
-    for name in ("id", "kind", "theme", "section", "statement", "check"):
-        if not raw.get(name):
-            raise CorpusError(f"{where}: missing {name!r}")
-    headings = [s[0] for s in sections]
-    if raw["section"] not in headings:
-        raise CorpusError(f"{where}: the brief has no section {raw['section']!r}")
-    index = headings.index(raw["section"])
-    role = sections[index][1]
-    if role is None or not role.binding:
-        raise CorpusError(f"{where}: section {raw['section']!r} is not a provision or target")
-    if raw["theme"] not in THEMES or raw["check"] not in {"college", "national"}:
-        raise CorpusError(f"{where}: theme is one of {sorted(THEMES)}, check college or national")
+    index = _checked_section(where, raw, sections)
     statement = raw["statement"]
     if not isinstance(statement, dict) or not statement.get("en") or not statement.get("zh"):
         raise CorpusError(f"{where}: statement needs 'en' and 'zh'")
@@ -283,6 +267,33 @@ def _record(
         permissive=bool(terms.get("permissive", False)),
         doc_date=str(meta.get("date", "")),
     )
+
+
+def _checked_section(where: str, raw: Any, sections: Sequence[tuple[str, Role | None, str]]) -> int:
+    """The index of the record's section in the brief, after checking its fields.
+
+    Raises:
+        CorpusError: not a mapping, an unknown or missing field, a section that is not in the
+            brief or not binding, an unknown theme or check.
+    """
+    if not isinstance(raw, dict):
+        raise CorpusError(f"{where}: each record is a mapping")
+    unknown = set(raw) - _FIELDS
+    if unknown:
+        raise CorpusError(f"{where}: unknown field(s) {sorted(unknown)}; known: {sorted(_FIELDS)}")
+    for name in ("id", "kind", "theme", "section", "statement", "check"):
+        if not raw.get(name):
+            raise CorpusError(f"{where}: missing {name!r}")
+    headings = [s[0] for s in sections]
+    if raw["section"] not in headings:
+        raise CorpusError(f"{where}: the brief has no section {raw['section']!r}")
+    index = headings.index(raw["section"])
+    role = sections[index][1]
+    if role is None or not role.binding:
+        raise CorpusError(f"{where}: section {raw['section']!r} is not a provision or target")
+    if raw["theme"] not in THEMES or raw["check"] not in {"college", "national"}:
+        raise CorpusError(f"{where}: theme is one of {sorted(THEMES)}, check college or national")
+    return index
 
 
 def _measure(where: str, raw: Any) -> tuple[Measure | None, str]:

@@ -5,11 +5,11 @@ SourceDocument, or a CorpusError with a clear reason. A hostile file (zip bomb, 
 expansion, deep nesting, a PDF that loops or inflates) can at worst kill its child: the
 ingest run carries on with the next file.
 
-The child is `python -m assistant.safeload`: it imports only assistant.ingestion and the
-format libraries (never torch or chromadb), limits its address space with RLIMIT_AS, and
-answers length-prefixed JSON frames on a pipe (JSON, not pickle, so the parent never
-unpickles anything a parser touched). One child serves many files and is replaced after a
-timeout or a crash.
+The child is `python -m assistant.safeload` (assistant/load_child.py): it imports only
+assistant.ingestion and the format libraries (never torch or chromadb), limits its address
+space with RLIMIT_AS, and answers length-prefixed JSON frames on a pipe (JSON, not pickle, so
+the parent never unpickles anything a parser touched). One child serves many files and is
+replaced after a timeout or a crash.
 """
 
 from __future__ import annotations
@@ -21,22 +21,21 @@ import logging
 import os
 import select
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from .config import Settings
 from .errors import CorpusError
 from .ingestion import Section, SourceDocument, check_path
+from .load_child import HEADER
 
 logger = logging.getLogger(__name__)
-_HEADER = struct.Struct(">I")
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
 
@@ -174,7 +173,7 @@ class SafeLoader:
         ).encode()
         began = time.monotonic()
         try:
-            proc.stdin.write(_HEADER.pack(len(request)) + request)
+            proc.stdin.write(HEADER.pack(len(request)) + request)
             proc.stdin.flush()
         except (BrokenPipeError, OSError):
             reason = self._death_reason()
@@ -237,7 +236,7 @@ class SafeLoader:
 def _read_frame(fd: int, deadline: float) -> bytes | None:
     """Read one length-prefixed frame; None on EOF; TimeoutError past the deadline."""
     buf = bytearray()
-    need = _HEADER.size
+    need = HEADER.size
     header_done = False
     while True:
         while len(buf) < need:
@@ -253,14 +252,10 @@ def _read_frame(fd: int, deadline: float) -> bytes | None:
             buf += chunk
         if header_done:
             return bytes(buf[:need])
-        (length,) = _HEADER.unpack(buf[: _HEADER.size])
-        del buf[: _HEADER.size]
+        (length,) = HEADER.unpack(buf[: HEADER.size])
+        del buf[: HEADER.size]
         need = length
         header_done = True
-
-
-def _doc_to_json(doc: SourceDocument) -> dict[str, Any]:
-    return asdict(doc)
 
 
 def _doc_from_json(data: dict[str, Any]) -> SourceDocument:
@@ -337,105 +332,7 @@ def shutdown() -> None:
 atexit.register(shutdown)
 
 
-# ---------------------------------------------------------------------- the child
-
-
-def _peak_rss_kb() -> int:
-    """This process's own peak resident memory (VmHWM), in KiB.
-
-    Not getrusage's ru_maxrss: Linux carries that over from the parent across fork+exec, so a
-    child of a big process (a test runner with torch loaded) would look big from the start.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    import resource
-
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-
-
-def _child_main(memory_mb: int, timeout: float) -> None:
-    """Serve parse requests on stdin/stdout until stdin closes."""
-    import resource
-
-    out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # stray prints from libraries go to stderr, never into the protocol
-    logging.basicConfig(level=logging.ERROR)
-    for name in ("pypdf", "bs4", "docx"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
-    # Import the parsers before limiting memory, so the limit is about the file, not imports.
-    import bs4  # noqa: F401
-    import docx  # noqa: F401
-    import lxml.etree  # noqa: F401
-    import pypdf  # noqa: F401
-    import yaml  # noqa: F401
-
-    from .ingestion import load_file
-
-    limit = memory_mb << 20
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    stdin = sys.stdin.buffer
-    while True:
-        header = stdin.read(_HEADER.size)
-        if len(header) < _HEADER.size:
-            return
-        (length,) = _HEADER.unpack(header)
-        request = json.loads(stdin.read(length))
-        # An orphaned child (its parent was killed) must not parse forever: SIGALRM ends it.
-        signal.alarm(int(timeout) + 5)
-        restart = False
-        try:
-            doc = load_file(
-                Path(request["path"]),
-                overrides=request["overrides"],
-                max_bytes=request["max_bytes"],
-            )
-            reply: dict[str, Any] = {"ok": True, "doc": _doc_to_json(doc)}
-        except CorpusError as e:
-            reply = {"ok": False, "error": str(e)}
-        except MemoryError:
-            name = Path(request["path"]).name
-            reply = {
-                "ok": False,
-                "error": f"{name}: refused: parsing needed more than the "
-                f"{memory_mb} MB memory limit (malformed or hostile file?)",
-            }
-            restart = True
-        except BaseException as e:  # never let a parser take the protocol down silently
-            name = Path(request["path"]).name
-            reply = {
-                "ok": False,
-                "error": f"{name}: the parser failed ({type(e).__name__}: {str(e)[:200]})",
-            }
-            restart = True
-        signal.alarm(0)
-        peak_kb = _peak_rss_kb()
-        if not reply["ok"] and peak_kb > 0.85 * (memory_mb << 10):
-            # Parsers report an exhausted heap in many ways (lxml: "unknown error"); say it.
-            name = Path(request["path"]).name
-            reply["error"] = (
-                f"{name}: refused: parsing needed more than the {memory_mb} MB memory limit "
-                f"(malformed or hostile file?; parser said: {str(reply['error'])[-120:]})"
-            )
-            restart = True
-        reply["restart"] = restart
-        reply["peak_rss_kb"] = peak_kb
-        try:
-            payload = json.dumps(reply, ensure_ascii=False).encode()
-        except MemoryError:
-            payload = json.dumps(
-                {"ok": False, "error": "result too large", "restart": True}
-            ).encode()
-        out.write(_HEADER.pack(len(payload)) + payload)
-        out.flush()
-        if restart:
-            return
-
-
 if __name__ == "__main__":
-    _child_main(int(sys.argv[1]), float(sys.argv[2]))
+    from .load_child import child_main
+
+    child_main(int(sys.argv[1]), float(sys.argv[2]))

