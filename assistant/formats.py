@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from bs4.element import PageElement, Tag
 
 IsHeading = Callable[[str], bool]
-CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _SENTENCE_END = tuple(".!?;:。！？；：”」』)）")
 _HTML_BLOCK_TAGS = frozenset(
     [

@@ -13,8 +13,9 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from .text import CJK_RE as _CJK
+
 _GLOSSARY = Path(__file__).with_name("data") / "glossary.yaml"
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 @lru_cache(maxsize=1)

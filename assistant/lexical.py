@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from .indexing import Store
+from .text import CJK_RE as _CJK_RE
 
 logger = logging.getLogger(__name__)
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*|[\u3400-\u9fff\uf900-\ufaff]+")
-_CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _ZH_STOP = set("的了和与及在是对为把被等中上下以其之或而也并就都要将这那有个")
 
 

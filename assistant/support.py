@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .glossary import expansion
 from .lexical import tokenize
+from .text import CJK_RE as _CJK
 from .types import Passage
 
 # Support: per passage, English questions combine the USE cosine with the question as asked
@@ -40,7 +41,6 @@ _ROUND = re.compile(
     r"(round|batch|phase|cycle)\b|第[一二三四五六七八九十\d]+(轮|批|期)|下一轮|新一轮",
     re.I,
 )
-_CJK = re.compile(r"[\u3400-\u9fff]")
 # a name the question quotes or titles (《...》, "...") must be found as written
 _QUOTED = re.compile(r"《([^》]{2,60})》|“([^”]{2,40})”|\"([^\"]{2,40})\"")
 
